@@ -1,0 +1,340 @@
+/*
+ * menu - the public, read-only catalogue customers' apps read: branches,
+ * categories, products and product search. Everything answers JSON with
+ * an ETag; inactive things are never shown, out-of-stock products are
+ * shown with isAvailable: false so a customer sees what exists.
+ */
+#include <string.h>
+
+#include "oshxona.h"
+
+#define SEARCH_MAX_CHARS 100
+#define LIMIT_DEFAULT    20
+#define LIMIT_MAX        100
+#define OFFSET_MAX       10000
+
+static const char product_fields[] =
+    "{\"_id\": 1, \"name\": 1, \"nameRu\": 1, \"description\": 1, "
+    "\"descriptionRu\": 1, \"price\": 1, \"categoryId\": 1, \"image\": 1, "
+    "\"isAvailable\": 1, \"sortOrder\": 1}";
+
+/*
+ * Parses the query string against fields. Returns 0, or -1 after
+ * answering 400.
+ */
+static int
+menu_query(struct req *r, const struct qs_field *fields, size_t n, struct qs_value *vals)
+{
+	struct qs q;
+	char err[160];
+
+	if (qs_parse(r->query, &q, err, sizeof(err)) != 0 ||
+	    qs_validate(&q, fields, n, vals, err, sizeof(err)) != 0) {
+		resp_error(r, 400, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+menu_db_error(struct req *r, const bson_error_t *error)
+{
+	if (db_error_is_unavailable(error)) {
+		log_warn("database unavailable: %s", error->message);
+		resp_error(r, 503, "Database unavailable, try again shortly");
+	} else {
+		resp_error(r, 500, "Database error");
+		log_error("database: %s", error->message);
+	}
+}
+
+/* Builds {"projection": fields, "sort": sort, "skip", "limit"}. */
+static bson_t *
+menu_find_opts(const char *fields, const char *sort, int64_t skip, int64_t limit)
+{
+	bson_t *opts = bson_new();
+	bson_t *proj = bson_new_from_json((const uint8_t *)fields, -1, NULL);
+	bson_t *order = sort != NULL ? bson_new_from_json((const uint8_t *)sort, -1, NULL) : NULL;
+
+	BSON_APPEND_DOCUMENT(opts, "projection", proj);
+	if (order != NULL)
+		BSON_APPEND_DOCUMENT(opts, "sort", order);
+	if (skip > 0)
+		BSON_APPEND_INT64(opts, "skip", skip);
+	if (limit > 0)
+		BSON_APPEND_INT64(opts, "limit", limit);
+	bson_destroy(proj);
+	if (order != NULL)
+		bson_destroy(order);
+	return opts;
+}
+
+/*
+ * Runs a find and appends every document to data. Returns 0, or -1 after
+ * answering 503/500.
+ */
+static int
+menu_find(struct req *r, mongoc_client_t *client, const char *collection, const bson_t *filter,
+          const bson_t *opts, json_object *data)
+{
+	mongoc_collection_t *coll = db_collection(client, collection);
+	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+	const bson_t *doc;
+	bson_error_t error;
+	int rc = 0;
+
+	while (mongoc_cursor_next(cur, &doc))
+		json_object_array_add(data, json_from_bson(doc));
+	if (mongoc_cursor_error(cur, &error)) {
+		menu_db_error(r, &error);
+		rc = -1;
+	}
+	mongoc_cursor_destroy(cur);
+	mongoc_collection_destroy(coll);
+	return rc;
+}
+
+static json_object *
+menu_envelope(json_object *data)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "success", json_object_new_boolean(1));
+	json_object_object_add(o, "data", data);
+	return o;
+}
+
+/* Answers a list from one collection: the shape of branches and categories. */
+static void
+menu_list(struct req *r, const char *collection, const char *fields, const char *sort)
+{
+	struct qs_value none[1];
+	mongoc_client_t *client;
+	bson_t *filter, *opts;
+	json_object *data, *out;
+
+	if (menu_query(r, NULL, 0, none) != 0)
+		return;
+	client = db_pop();
+	filter = BCON_NEW("isActive", BCON_BOOL(true));
+	opts = menu_find_opts(fields, sort, 0, 0);
+	data = json_object_new_array();
+	out = menu_envelope(data);
+	if (menu_find(r, client, collection, filter, opts, data) == 0)
+		resp_json_cached(r, out);
+	json_object_put(out);
+	bson_destroy(opts);
+	bson_destroy(filter);
+	db_push(client);
+}
+
+/* GET /api/branches */
+static void
+branches_list(struct req *r)
+{
+	menu_list(r, "branches",
+	          "{\"_id\": 1, \"name\": 1, \"nameRu\": 1, \"address\": 1, "
+	          "\"addressRu\": 1, \"phone\": 1, \"location\": 1, "
+	          "\"workingHours\": 1, \"deliveryFee\": 1, \"minOrder\": 1, "
+	          "\"isOpen\": 1}",
+	          "{\"name\": 1}");
+}
+
+/* GET /api/categories */
+static void
+categories_list(struct req *r)
+{
+	menu_list(r, "categories",
+	          "{\"_id\": 1, \"name\": 1, \"nameRu\": 1, \"sortOrder\": 1, \"image\": 1}",
+	          "{\"sortOrder\": 1, \"name\": 1}");
+}
+
+/*
+ * Parses the {id} capture; returns 0, or -1 after answering 400.
+ */
+static int
+menu_id(struct req *r, const char *what, bson_oid_t *oid)
+{
+	if (parse_oid(r->params[0], oid) != 0) {
+		resp_error(r, 400, "Malformed %s id: expected 24 hexadecimal digits", what);
+		return -1;
+	}
+	return 0;
+}
+
+/* GET /api/categories/{id}/products */
+static void
+category_products(struct req *r)
+{
+	struct qs_value none[1];
+	mongoc_client_t *client;
+	bson_oid_t oid;
+	bson_t *filter, *opts;
+	json_object *data, *out;
+
+	if (menu_id(r, "category", &oid) != 0 || menu_query(r, NULL, 0, none) != 0)
+		return;
+	client = db_pop();
+	filter = BCON_NEW("_id", BCON_OID(&oid), "isActive", BCON_BOOL(true));
+	opts = menu_find_opts("{\"_id\": 1}", NULL, 0, 1);
+	data = json_object_new_array();
+	out = menu_envelope(data);
+	if (menu_find(r, client, "categories", filter, opts, data) != 0)
+		goto done;
+	if (json_object_array_length(data) == 0) {
+		resp_error(r, 404, "Category not found");
+		goto done;
+	}
+	json_object_array_del_idx(data, 0, 1);
+	bson_destroy(filter);
+	bson_destroy(opts);
+	filter = BCON_NEW("categoryId", BCON_OID(&oid), "isActive", BCON_BOOL(true));
+	opts = menu_find_opts(product_fields, "{\"sortOrder\": 1, \"name\": 1}", 0, 0);
+	if (menu_find(r, client, "products", filter, opts, data) == 0)
+		resp_json_cached(r, out);
+done:
+	json_object_put(out);
+	bson_destroy(opts);
+	bson_destroy(filter);
+	db_push(client);
+}
+
+/* GET /api/products/{id} */
+static void
+product_get(struct req *r)
+{
+	struct qs_value none[1];
+	mongoc_client_t *client;
+	bson_oid_t oid;
+	bson_t *filter, *opts;
+	json_object *data, *out;
+
+	if (menu_id(r, "product", &oid) != 0 || menu_query(r, NULL, 0, none) != 0)
+		return;
+	client = db_pop();
+	filter = BCON_NEW("_id", BCON_OID(&oid), "isActive", BCON_BOOL(true));
+	opts = menu_find_opts(product_fields, NULL, 0, 1);
+	data = json_object_new_array();
+	if (menu_find(r, client, "products", filter, opts, data) == 0) {
+		if (json_object_array_length(data) == 0) {
+			resp_error(r, 404, "Product not found");
+		} else {
+			out = menu_envelope(json_object_get(json_object_array_get_idx(data, 0)));
+			resp_json_cached(r, out);
+			json_object_put(out);
+		}
+	}
+	json_object_put(data);
+	bson_destroy(opts);
+	bson_destroy(filter);
+	db_push(client);
+}
+
+enum product_param { PP_SEARCH, PP_CATEGORY, PP_LIMIT, PP_OFFSET, PP__MAX };
+
+static const struct qs_field product_params[PP__MAX] = {
+    [PP_SEARCH] = {"search", QS_TEXT, 0, SEARCH_MAX_CHARS},
+    [PP_CATEGORY] = {"category", QS_OID, 0, 0},
+    [PP_LIMIT] = {"limit", QS_INT, 1, LIMIT_MAX},
+    [PP_OFFSET] = {"offset", QS_INT, 0, OFFSET_MAX},
+};
+
+struct search_terms {
+	bson_t *and; /* the $and array being built */
+	uint32_t n;  /* words added */
+};
+
+static void
+search_term_add(const char *word, void *arg)
+{
+	struct search_terms *t = arg;
+	char keybuf[16];
+	const char *key;
+	bson_t clause;
+
+	if (t->n == SEARCH_WORDS_MAX)
+		return;
+	bson_uint32_to_string(t->n++, &key, keybuf, sizeof(keybuf));
+	bson_append_document_begin(t->and, key, -1, &clause);
+	BSON_APPEND_UTF8(&clause, "searchPrefixes", word);
+	bson_append_document_end(t->and, &clause);
+}
+
+/* GET /api/products?search=&category=&limit=&offset= */
+static void
+products_search(struct req *r)
+{
+	struct qs_value v[PP__MAX];
+	mongoc_client_t *client;
+	mongoc_collection_t *coll;
+	bson_t filter, and;
+	bson_t *opts;
+	bson_error_t error;
+	json_object *data, *out;
+	int64_t limit, offset, total;
+
+	if (menu_query(r, product_params, PP__MAX, v) != 0)
+		return;
+	limit = v[PP_LIMIT].present ? v[PP_LIMIT].i : LIMIT_DEFAULT;
+	offset = v[PP_OFFSET].present ? v[PP_OFFSET].i : 0;
+
+	bson_init(&filter);
+	bson_init(&and);
+	BSON_APPEND_BOOL(&filter, "isActive", true);
+	if (v[PP_CATEGORY].present)
+		BSON_APPEND_OID(&filter, "categoryId", &v[PP_CATEGORY].oid);
+	if (v[PP_SEARCH].present) {
+		struct search_terms t = {&and, 0};
+		search_words(v[PP_SEARCH].text, search_term_add, &t);
+		/* Only punctuation: no word to match, so nothing matches. */
+		if (t.n == 0)
+			BSON_APPEND_INT32(&filter, "_id", 0);
+		else
+			BSON_APPEND_ARRAY(&filter, "$and", &and);
+	}
+	out = NULL;
+	client = db_pop();
+	coll = db_collection(client, "products");
+	opts = menu_find_opts(product_fields, "{\"sortOrder\": 1, \"name\": 1, \"_id\": 1}", offset,
+	                      limit);
+	total = mongoc_collection_count_documents(coll, &filter, NULL, NULL, NULL, &error);
+	if (total < 0) {
+		menu_db_error(r, &error);
+		goto done;
+	}
+	data = json_object_new_array();
+	out = menu_envelope(data);
+	json_object_object_add(out, "total", json_object_new_int64(total));
+	json_object_object_add(out, "limit", json_object_new_int64(limit));
+	json_object_object_add(out, "offset", json_object_new_int64(offset));
+	if (menu_find(r, client, "products", &filter, opts, data) == 0)
+		resp_json_cached(r, out);
+done:
+	json_object_put(out);
+	bson_destroy(opts);
+	bson_destroy(&filter);
+	bson_destroy(&and);
+	mongoc_collection_destroy(coll);
+	db_push(client);
+}
+
+static const struct route menu_routes[] = {
+    {HTTP_GET, "/api/branches", branches_list},
+    {HTTP_GET, "/api/categories", categories_list},
+    {HTTP_GET, "/api/categories/{id}/products", category_products},
+    {HTTP_GET, "/api/products", products_search},
+    {HTTP_GET, "/api/products/{id}", product_get},
+};
+
+int
+main(int argc, char **argv)
+{
+	static const struct app menu = {
+	    .name = "menu",
+	    .uses_db = 1,
+	    .routes = menu_routes,
+	    .nroutes = sizeof(menu_routes) / sizeof(menu_routes[0]),
+	};
+
+	return app_main(&menu, argc, argv);
+}

@@ -1,0 +1,175 @@
+/*
+ * db.c - one client pool per process, the seed's connection settings, and
+ * the indexes every program relies on.
+ */
+#include <string.h>
+
+#include "oshxona.h"
+
+static mongoc_client_pool_t *db_pool;
+static char db_name[64] = "oshxona";
+
+static void
+db_default_int32(mongoc_uri_t *uri, const char *option, int32_t value)
+{
+	/* What the operator wrote into MONGODB_URI wins over our defaults. */
+	if (!mongoc_uri_has_option(uri, option))
+		mongoc_uri_set_option_as_int32(uri, option, value);
+}
+
+int
+db_init(const char *uri_string, const char *appname, const struct db_options *opt)
+{
+	bson_error_t error;
+	mongoc_uri_t *uri;
+	const char *name;
+
+	uri = mongoc_uri_new_with_error(uri_string, &error);
+	if (uri == NULL) {
+		log_error("MONGODB_URI is not a valid MongoDB URI: %s", error.message);
+		return -1;
+	}
+	db_default_int32(uri, MONGOC_URI_MAXPOOLSIZE, 15);
+	db_default_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS,
+	                 opt != NULL && opt->server_selection_ms ? opt->server_selection_ms : 8000);
+	db_default_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS,
+	                 opt != NULL && opt->socket_ms ? opt->socket_ms : 60000);
+	db_default_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS,
+	                 opt != NULL && opt->connect_ms ? opt->connect_ms : 5000);
+	if (!mongoc_uri_has_option(uri, MONGOC_URI_RETRYWRITES))
+		mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYWRITES, true);
+	if (!mongoc_uri_has_option(uri, MONGOC_URI_W)) {
+		/* FerretDB accepts and ignores it; MongoDB honours it. */
+		mongoc_write_concern_t *wc = mongoc_write_concern_new();
+		mongoc_write_concern_set_wmajority(wc, 0);
+		mongoc_uri_set_write_concern(uri, wc);
+		mongoc_write_concern_destroy(wc);
+	}
+	if (appname != NULL)
+		mongoc_uri_set_appname(uri, appname);
+	name = mongoc_uri_get_database(uri);
+	if (name != NULL && *name != '\0') {
+		if (strlen(name) >= sizeof(db_name)) {
+			log_error("database name in MONGODB_URI is too long");
+			mongoc_uri_destroy(uri);
+			return -1;
+		}
+		strcpy(db_name, name);
+	}
+	db_pool = mongoc_client_pool_new_with_error(uri, &error);
+	mongoc_uri_destroy(uri);
+	if (db_pool == NULL) {
+		log_error("cannot create the database pool: %s", error.message);
+		return -1;
+	}
+	mongoc_client_pool_set_error_api(db_pool, MONGOC_ERROR_API_VERSION_2);
+	return 0;
+}
+
+void
+db_cleanup(void)
+{
+	if (db_pool != NULL)
+		mongoc_client_pool_destroy(db_pool);
+	db_pool = NULL;
+}
+
+mongoc_client_t *
+db_pop(void)
+{
+	return mongoc_client_pool_pop(db_pool);
+}
+
+void
+db_push(mongoc_client_t *client)
+{
+	if (client != NULL)
+		mongoc_client_pool_push(db_pool, client);
+}
+
+mongoc_collection_t *
+db_collection(mongoc_client_t *client, const char *name)
+{
+	return mongoc_client_get_collection(client, db_name, name);
+}
+
+int
+db_ping(mongoc_client_t *client, bson_error_t *error)
+{
+	bson_t *cmd = BCON_NEW("ping", BCON_INT32(1));
+	bool ok = mongoc_client_command_simple(client, "admin", cmd, NULL, NULL, error);
+
+	bson_destroy(cmd);
+	return ok ? 0 : -1;
+}
+
+/* One index as {collection, name, keys, unique}. */
+struct db_index {
+	const char *collection;
+	const char *name;
+	const char *keys_json;
+	int unique;
+};
+
+/*
+ * Every query the programs run has its index here. FerretDB has no text
+ * index, so search matches products.searchPrefixes by equality (search.c).
+ * FerretDB admits many documents lacking a unique field: the programs
+ * always write telegramId on users that are created through Telegram.
+ */
+static const struct db_index db_indexes[] = {
+    {"users", "telegramId_1", "{\"telegramId\": 1}", 1},
+    {"orders", "user_1_createdAt_-1", "{\"user\": 1, \"createdAt\": -1}", 0},
+    {"products", "categoryId_1_isActive_1_isAvailable_1",
+     "{\"categoryId\": 1, \"isActive\": 1, \"isAvailable\": 1}", 0},
+    {"products", "searchPrefixes_1", "{\"searchPrefixes\": 1}", 0},
+    {"categories", "isActive_1_sortOrder_1", "{\"isActive\": 1, \"sortOrder\": 1}", 0},
+};
+
+int
+db_ensure_indexes(mongoc_client_t *client, bson_error_t *error)
+{
+	mongoc_database_t *db = mongoc_client_get_database(client, db_name);
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(db_indexes) / sizeof(db_indexes[0]); i++) {
+		const struct db_index *ix = &db_indexes[i];
+		bson_t *keys = bson_new_from_json((const uint8_t *)ix->keys_json, -1, error);
+		bson_t cmd, indexes, index;
+
+		if (keys == NULL) {
+			rc = -1;
+			break;
+		}
+		bson_init(&cmd);
+		BSON_APPEND_UTF8(&cmd, "createIndexes", ix->collection);
+		BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &indexes);
+		BSON_APPEND_DOCUMENT_BEGIN(&indexes, "0", &index);
+		BSON_APPEND_DOCUMENT(&index, "key", keys);
+		BSON_APPEND_UTF8(&index, "name", ix->name);
+		if (ix->unique)
+			BSON_APPEND_BOOL(&index, "unique", true);
+		bson_append_document_end(&indexes, &index);
+		bson_append_array_end(&cmd, &indexes);
+		bool ok = mongoc_database_write_command_with_opts(db, &cmd, NULL, NULL, error);
+		bson_destroy(&cmd);
+		bson_destroy(keys);
+		if (!ok) {
+			log_error("createIndexes %s.%s: %s", ix->collection, ix->name,
+			          error->message);
+			rc = -1;
+			break;
+		}
+	}
+	mongoc_database_destroy(db);
+	return rc;
+}
+
+int
+db_error_is_unavailable(const bson_error_t *error)
+{
+	return error->domain == MONGOC_ERROR_SERVER_SELECTION ||
+	       error->domain == MONGOC_ERROR_STREAM ||
+	       (error->domain == MONGOC_ERROR_CLIENT &&
+	        error->code == MONGOC_ERROR_CLIENT_AUTHENTICATE);
+}

@@ -1,0 +1,362 @@
+/*
+ * oshxona.h - the one public header of lib/, shared by every FastCGI
+ * program, cron job and tool.
+ *
+ * Conventions: functions return 0 on success and -1 on failure unless
+ * stated otherwise; a function's prefix is the name of its file; memory a
+ * function returns is owned by the caller unless the comment says otherwise.
+ * Allocation failure aborts (xmalloc and friends), so callers never check
+ * for NULL from them.
+ */
+#ifndef OSHXONA_H
+#define OSHXONA_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <fcgiapp.h>
+#include <json.h>
+#include <mongoc/mongoc.h>
+
+/* ---------------------------------------------------------------- util.c */
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/*
+ * Strict decimal integer: optional '-', then 1..19 digits, nothing else (no
+ * spaces, no '+', no exponent). Fails unless min <= value <= max.
+ */
+int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Exactly 24 hexadecimal digits, nothing else. */
+int parse_oid(const char *s, bson_oid_t *out);
+
+/* 1 if the len bytes are well-formed UTF-8 (no overlongs, no surrogates). */
+int utf8_valid(const char *s, size_t len);
+
+/* Number of code points in a valid UTF-8 string. */
+size_t utf8_length(const char *s);
+
+/* Constant-time comparison of two byte strings; 1 when equal. */
+int bytes_equal_ct(const void *a, size_t alen, const void *b, size_t blen);
+
+/* 64-bit FNV-1a; used for ETags, never for security. */
+uint64_t hash_fnv1a64(const void *data, size_t len);
+
+/* ---------------------------------------------------------------- log.c */
+
+enum log_level { LOGL_DEBUG, LOGL_INFO, LOGL_WARN, LOGL_ERROR };
+
+/*
+ * prog names the program in every line; level is "debug", "info", "warn" or
+ * "error" (anything else means info); file NULL or "" means stderr.
+ */
+void log_init(const char *prog, const char *level, const char *file);
+int log_level_parse(const char *s);
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_debug(...) log_msg(LOGL_DEBUG, __VA_ARGS__)
+#define log_info(...)  log_msg(LOGL_INFO, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOGL_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(LOGL_ERROR, __VA_ARGS__)
+
+/* ------------------------------------------------------------- config.c */
+
+/* Every setting the programs read; strings point into the environment. */
+struct config {
+	const char *mongodb_uri;       /* MONGODB_URI */
+	const char *node_env;          /* NODE_ENV: "development" | "production" */
+	int production;                /* NODE_ENV == production */
+	const char *log_level;         /* LOG_LEVEL */
+	const char *log_file;          /* LOG_FILE ("" = stderr) */
+	const char *jwt_secret;        /* JWT_SECRET */
+	const char *session_secret;    /* SESSION_SECRET */
+	const char *bot_token;         /* BOT_TOKEN */
+	const char *admin_panel_url;   /* ADMIN_PANEL_URL */
+	const char *user_frontend_url; /* USER_FRONTEND_URL */
+	const char *api_base_url;      /* API_BASE_URL */
+	const char *company_name;      /* COMPANY_NAME */
+	int64_t port;                  /* PORT */
+};
+
+/*
+ * Reads KEY=VALUE lines of a .env file into the environment without
+ * overriding variables already set (the process environment wins). A
+ * missing file is not an error. Lines: comments (#), blank lines, optional
+ * "export ", values optionally in single or double quotes.
+ */
+int config_read_envfile(const char *path);
+
+/*
+ * Fills cfg from the environment (after reading envfile, which may be
+ * NULL for ".env" in the working directory). In production a missing or
+ * short (< 32 bytes) JWT_SECRET or SESSION_SECRET is an error; in
+ * development they are generated at random and a warning is logged.
+ * Writes a reason into err on failure.
+ */
+int config_load(struct config *cfg, const char *envfile, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- http.c */
+
+enum http_method {
+	HTTP_GET = 1 << 0,
+	HTTP_HEAD = 1 << 1,
+	HTTP_POST = 1 << 2,
+	HTTP_PUT = 1 << 3,
+	HTTP_PATCH = 1 << 4,
+	HTTP_DELETE = 1 << 5,
+	HTTP_OPTIONS = 1 << 6,
+	HTTP_OTHER = 1 << 7
+};
+
+#define REQ_MAX_PARAMS       4
+#define REQ_BODY_MAX_DEFAULT (64 * 1024)
+
+/* One request in flight; everything in it is owned by it. */
+struct req {
+	FCGX_Request *fcgx;                 /* borrowed from the accept loop */
+	enum http_method method;            /* parsed REQUEST_METHOD */
+	char *path;                         /* normalized DOCUMENT_URI */
+	char *query;                        /* raw QUERY_STRING, "" if none */
+	char *body;                         /* NUL-terminated, after req_read_body */
+	size_t body_len;                    /* bytes in body */
+	const char *params[REQ_MAX_PARAMS]; /* {captures} of the matched route */
+	char *param_buf;                    /* storage behind params */
+	char *resp_headers;                 /* extra response header lines */
+	size_t resp_headers_len;            /* bytes used in resp_headers */
+	int status;                         /* status sent, 0 before */
+};
+
+enum http_method http_method_parse(const char *s);
+const char *http_method_name(enum http_method m);
+/* "Not Found" for 404 and so on; "Unknown" for codes we never send. */
+const char *http_reason(int status);
+
+/* Fills r from the FastCGI parameters; r->fcgx must be set. */
+void req_init(struct req *r, FCGX_Request *fcgx);
+void req_free(struct req *r);
+
+/*
+ * A request header by its HTTP name ("If-None-Match"); NULL if absent. The
+ * string lives until FCGX_Finish_r.
+ */
+const char *req_header(const struct req *r, const char *name);
+
+/*
+ * Reads the body, at most max bytes. Returns 0, or the HTTP status to
+ * answer: 400 (malformed Content-Length or short body), 411 (missing length
+ * on a body-carrying method is fine: an empty body), 413 (too large).
+ */
+int req_read_body(struct req *r, size_t max);
+
+/* Adds a response header; name and value must not hold CR or LF. */
+void resp_header(struct req *r, const char *name, const char *value);
+
+/* Sends the whole response; the body is left out for HEAD and 304. */
+void resp_send(struct req *r, int status, const char *content_type, const char *body, size_t len);
+
+/* Serializes obj (not consumed) and sends it as application/json. */
+void resp_json(struct req *r, int status, json_object *obj);
+
+/*
+ * Like resp_json with status 200, but with a strong ETag computed over the
+ * bytes, answering 304 when If-None-Match matches it.
+ */
+void resp_json_cached(struct req *r, json_object *obj);
+
+/* {"success": false, "message": ...} with the given status. */
+void resp_error(struct req *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* 1 if an If-None-Match header value matches etag (weak comparison). */
+int http_etag_matches(const char *if_none_match, const char *etag);
+
+/* --------------------------------------------------------------- route.c */
+
+typedef void (*route_handler)(struct req *r);
+
+struct route {
+	unsigned methods;      /* mask of enum http_method */
+	const char *pattern;   /* "/api/products/{id}": {x} captures one segment */
+	route_handler handler; /* called with r->params filled */
+};
+
+/*
+ * Matches path against pattern, writing captures into r->params. Returns 1
+ * on a match. Captures are never empty and never contain '/'.
+ */
+int route_match(struct req *r, const char *pattern);
+
+/*
+ * Runs the first route whose pattern and method match. A path that matches
+ * with another method gives 405 with an Allow header; no match gives 404.
+ * HEAD is allowed wherever GET is.
+ */
+void route_dispatch(struct req *r, const struct route *routes, size_t n);
+
+/* ------------------------------------------------------------------ qs.c */
+
+#define QS_MAX_LEN   1024
+#define QS_MAX_PAIRS 16
+
+struct qs_pair {
+	const char *name;  /* percent-decoded, valid UTF-8, no control bytes */
+	const char *value; /* same; "" when the pair has no '=' */
+};
+
+struct qs {
+	struct qs_pair pairs[QS_MAX_PAIRS];
+	size_t n;
+	char buf[QS_MAX_LEN + 2 * QS_MAX_PAIRS + 1]; /* decoded names and values */
+};
+
+/*
+ * Parses a raw query string. Rejects (-1, with a message in err): more than
+ * QS_MAX_LEN bytes or QS_MAX_PAIRS pairs, bad %-escapes, decoded bytes that
+ * are not UTF-8 or are control characters, an empty name, a repeated name.
+ */
+int qs_parse(const char *raw, struct qs *out, char *err, size_t errlen);
+
+enum qs_type { QS_INT, QS_OID, QS_TEXT };
+
+/* One accepted parameter of an endpoint: its name, type and range. */
+struct qs_field {
+	const char *name;
+	enum qs_type type;
+	int64_t min; /* QS_INT: smallest value; QS_TEXT: fewest code points */
+	int64_t max; /* QS_INT: largest value; QS_TEXT: most code points */
+};
+
+struct qs_value {
+	int present;
+	int64_t i;        /* QS_INT */
+	bson_oid_t oid;   /* QS_OID */
+	const char *text; /* QS_TEXT, points into the struct qs */
+};
+
+/*
+ * Checks every pair against the table (vals has nfields entries, in table
+ * order). An unknown name or a value out of its type or range is -1 with a
+ * message naming the parameter.
+ */
+int qs_validate(const struct qs *q, const struct qs_field *fields, size_t nfields,
+                struct qs_value *vals, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- json.c */
+
+#define JSON_MAX_DEPTH 16
+
+/* Serialization flags used everywhere: compact, '/' not escaped. */
+#define JSON_OUT_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/*
+ * Parses exactly one JSON value from len bytes with nesting capped at
+ * JSON_MAX_DEPTH; trailing non-space bytes are an error. Returns NULL and
+ * a message in err on failure; the result is the caller's (json_object_put).
+ */
+json_object *json_parse(const char *s, size_t len, char *err, size_t errlen);
+
+/* obj[key] if it is a string, else NULL; the string belongs to obj. */
+const char *json_get_string(json_object *obj, const char *key);
+
+/*
+ * obj[key] if it is an integer (not a double, not a numeric string) in
+ * [min, max]. Returns 0, or -1 when missing or not such an integer.
+ */
+int json_get_int64(json_object *obj, const char *key, int64_t min, int64_t max, int64_t *out);
+
+/*
+ * 1 if any object key anywhere in v starts with '$' or contains '.', or
+ * any string holds a NUL: such input never reaches a query or an update.
+ */
+int json_has_operator_keys(json_object *v);
+
+/*
+ * Converts a BSON document to JSON: ObjectId becomes its 24-hex string,
+ * dates become ISO-8601 UTC strings, int32/int64 stay integers. New object,
+ * owned by the caller.
+ */
+json_object *json_from_bson(const bson_t *doc);
+
+/* ------------------------------------------------------------------ db.c */
+
+struct db_options {
+	int32_t server_selection_ms; /* 0 = the seed's 8000 */
+	int32_t socket_ms;           /* 0 = the seed's 60000 */
+	int32_t connect_ms;          /* 0 = 5000 */
+};
+
+/*
+ * Creates the process's client pool from uri with the seed's settings
+ * (maxPoolSize 15, serverSelectionTimeoutMS 8000, socketTimeoutMS 60000,
+ * retryWrites, w:majority) unless the URI sets them itself. Call once per
+ * process, after mongoc_init.
+ */
+int db_init(const char *uri, const char *appname, const struct db_options *opt);
+void db_cleanup(void);
+
+/* A client from the pool; hand it back with db_push. Never NULL. */
+mongoc_client_t *db_pop(void);
+void db_push(mongoc_client_t *client);
+
+/* The named collection in the URI's database (default "oshxona"). */
+mongoc_collection_t *db_collection(mongoc_client_t *client, const char *name);
+
+/* {ping: 1}; 0 when the server answered. */
+int db_ping(mongoc_client_t *client, bson_error_t *error);
+
+/* Creates every index the programs rely on; idempotent. */
+int db_ensure_indexes(mongoc_client_t *client, bson_error_t *error);
+
+/*
+ * 1 when an error means "the database cannot be reached right now" (server
+ * selection, socket, connection): the caller answers 503, not 500.
+ */
+int db_error_is_unavailable(const bson_error_t *error);
+
+/* -------------------------------------------------------------- search.c */
+
+#define SEARCH_PREFIX_MAX 24 /* code points kept of a word or a prefix */
+#define SEARCH_WORDS_MAX  8  /* words of a query that count */
+
+/*
+ * Normalizes text for search: lower case (ASCII, Latin-1, Cyrillic), 'ё' as
+ * 'е', Uzbek apostrophes (' ` ʻ ʼ ‘ ’) dropped, and every other non-letter,
+ * non-digit as a word break. Calls cb once per word, in order, each word
+ * cut to SEARCH_PREFIX_MAX code points. Returns the number of words.
+ */
+size_t search_words(const char *text, void (*cb)(const char *word, void *arg), void *arg);
+
+/*
+ * Appends to array every distinct prefix (1..SEARCH_PREFIX_MAX code points)
+ * of every word of the n texts, sorted: the products' searchPrefixes field,
+ * which an equality match on a query word then finds through an index.
+ */
+void search_prefixes(const char *const *texts, size_t n, bson_t *array);
+
+/* ----------------------------------------------------------------- app.c */
+
+struct app {
+	const char *name;     /* program name for logs */
+	int uses_db;          /* 1: create the pool at start-up */
+	struct db_options db; /* pool settings when uses_db */
+	const struct route *routes;
+	size_t nroutes;
+};
+
+/* The process-wide configuration, valid after app_main started. */
+extern struct config app_config;
+
+/*
+ * The FastCGI accept loop every program in fcgi-apps/ runs: loads the
+ * configuration, sets up logging and the pool, then serves requests on fd
+ * 0 (the socket spawn-fcgi hands over) until killed. Returns the exit code.
+ */
+int app_main(const struct app *app, int argc, char **argv);
+
+#endif /* OSHXONA_H */

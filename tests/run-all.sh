@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Every suite in order: build, format check, unit tests, unit tests under
+# ASan/UBSan, black-box tests against the real stack. Ends with one summary
+# line "summary: N passed, N failed" and a non-zero exit on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+# Adds the "N passed, N failed" counts of a suite's output to the totals;
+# a suite that failed without printing counts is one failure.
+tally() {
+	local name=$1 rc=$2 out=$3 p f
+	p=$(grep -Eo '[0-9]+ passed' "$out" | tail -n 1 | grep -Eo '[0-9]+' || true)
+	f=$(grep -Eo '[0-9]+ (failed|error|errors)' "$out" | tail -n 1 | grep -Eo '[0-9]+' || true)
+	p=${p:-0}
+	f=${f:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	echo "== $name: $p passed, $f failed (exit $rc)"
+}
+
+# A step with no counts of its own: one pass or one failure.
+step() {
+	local name=$1
+	shift
+	echo "== $name"
+	if "$@" >"$log/step.out" 2>&1; then
+		passed=$((passed + 1))
+	else
+		cat "$log/step.out"
+		failed=$((failed + 1))
+		echo "== $name FAILED"
+		return 1
+	fi
+}
+
+step build make -s all || { echo "summary: $passed passed, $failed failed"; exit 1; }
+step format-check make -s format-check
+
+make -s unit 2>&1 | tee "$log/unit.out"
+tally unit "${PIPESTATUS[0]}" "$log/unit.out"
+
+make -s unit-asan 2>&1 | tee "$log/asan.out"
+tally unit-asan "${PIPESTATUS[0]}" "$log/asan.out"
+
+py=$(bash scripts/setup.sh --print-python)
+"$py" -m pytest tests/blackbox -q -p no:cacheprovider 2>&1 | tee "$log/bb.out"
+tally blackbox "${PIPESTATUS[0]}" "$log/bb.out"
+
+echo "summary: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

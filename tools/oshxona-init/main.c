@@ -1,0 +1,204 @@
+/*
+ * oshxona-init - run once at start-up (by scripts/stack.sh and by a
+ * deployment): waits for the database, creates the indexes, and loads the
+ * demo data file named by DEMO_DATA into an empty catalogue. Safe to run
+ * again: indexes are idempotent and a catalogue with data is left alone.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "oshxona.h"
+
+#define DB_WAIT_SECONDS 30
+
+/* json (without the named key) to a new BSON document; NULL on error. */
+static bson_t *
+init_bson_without(json_object *obj, const char *skip_key)
+{
+	json_object *copy = NULL;
+	bson_error_t error;
+	bson_t *b;
+
+	if (json_object_deep_copy(obj, &copy, NULL) != 0)
+		return NULL;
+	if (skip_key != NULL)
+		json_object_object_del(copy, skip_key);
+	b = bson_new_from_json(
+	    (const uint8_t *)json_object_to_json_string_ext(copy, JSON_OUT_FLAGS), -1, &error);
+	json_object_put(copy);
+	if (b == NULL)
+		log_error("demo data: %s", error.message);
+	return b;
+}
+
+static int
+init_insert(mongoc_client_t *client, const char *collection, bson_t **docs, size_t n)
+{
+	mongoc_collection_t *coll = db_collection(client, collection);
+	bson_error_t error;
+	bool ok = n == 0 ||
+	          mongoc_collection_insert_many(coll, (const bson_t **)docs, n, NULL, NULL, &error);
+
+	if (!ok)
+		log_error("insert into %s: %s", collection, error.message);
+	mongoc_collection_destroy(coll);
+	return ok ? 0 : -1;
+}
+
+static int64_t
+init_count(mongoc_client_t *client, const char *collection)
+{
+	mongoc_collection_t *coll = db_collection(client, collection);
+	bson_t filter = BSON_INITIALIZER;
+	bson_error_t error;
+	int64_t n = mongoc_collection_count_documents(coll, &filter, NULL, NULL, NULL, &error);
+
+	if (n < 0)
+		log_error("count %s: %s", collection, error.message);
+	mongoc_collection_destroy(coll);
+	return n;
+}
+
+/* Loads branches, categories and products from the demo file. */
+static int
+init_demo(mongoc_client_t *client, const char *path)
+{
+	json_object *root = json_object_from_file(path);
+	json_object *branches, *categories, *products;
+	bson_t **docs = NULL;
+	bson_oid_t *cat_ids = NULL;
+	size_t nb, nc, np, i;
+	int64_t now = (int64_t)time(NULL) * 1000;
+	int rc = -1;
+
+	if (root == NULL || !json_object_object_get_ex(root, "branches", &branches) ||
+	    !json_object_object_get_ex(root, "categories", &categories) ||
+	    !json_object_object_get_ex(root, "products", &products)) {
+		log_error("demo data %s: unreadable or missing branches/categories/products", path);
+		json_object_put(root);
+		return -1;
+	}
+	nb = json_object_array_length(branches);
+	nc = json_object_array_length(categories);
+	np = json_object_array_length(products);
+	docs = xcalloc(nb + nc + np + 1, sizeof(*docs));
+	cat_ids = xcalloc(nc + 1, sizeof(*cat_ids));
+
+	for (i = 0; i < nb; i++) {
+		docs[i] = init_bson_without(json_object_array_get_idx(branches, i), "key");
+		if (docs[i] == NULL)
+			goto done;
+		BSON_APPEND_DATE_TIME(docs[i], "createdAt", now);
+	}
+	if (init_insert(client, "branches", docs, nb) != 0)
+		goto done;
+
+	for (i = 0; i < nc; i++) {
+		bson_t *b = init_bson_without(json_object_array_get_idx(categories, i), "key");
+		if (b == NULL)
+			goto done;
+		bson_oid_init(&cat_ids[i], NULL);
+		docs[nb + i] = bson_new();
+		BSON_APPEND_OID(docs[nb + i], "_id", &cat_ids[i]);
+		bson_concat(docs[nb + i], b);
+		BSON_APPEND_DATE_TIME(docs[nb + i], "createdAt", now);
+		bson_destroy(b);
+	}
+	if (init_insert(client, "categories", docs + nb, nc) != 0)
+		goto done;
+
+	for (i = 0; i < np; i++) {
+		json_object *p = json_object_array_get_idx(products, i);
+		const char *cat = json_get_string(p, "category");
+		const char *texts[4] = {json_get_string(p, "name"), json_get_string(p, "nameRu"),
+		                        json_get_string(p, "description"),
+		                        json_get_string(p, "descriptionRu")};
+		int64_t price;
+		size_t k;
+		bson_t prefixes;
+		bson_t *b;
+
+		for (k = 0; k < nc; k++)
+			if (cat != NULL &&
+			    strcmp(cat, json_get_string(json_object_array_get_idx(categories, k),
+			                                "key")) == 0)
+				break;
+		if (k == nc || json_get_int64(p, "price", 0, INT64_MAX, &price) != 0) {
+			log_error("demo product %zu: unknown category or price not an integer", i);
+			goto done;
+		}
+		b = init_bson_without(p, "category");
+		if (b == NULL)
+			goto done;
+		docs[nb + nc + i] = b;
+		BSON_APPEND_OID(b, "categoryId", &cat_ids[k]);
+		BSON_APPEND_ARRAY_BEGIN(b, "searchPrefixes", &prefixes);
+		search_prefixes(texts, 4, &prefixes);
+		bson_append_array_end(b, &prefixes);
+		BSON_APPEND_DATE_TIME(b, "createdAt", now);
+		BSON_APPEND_DATE_TIME(b, "updatedAt", now);
+	}
+	if (init_insert(client, "products", docs + nb + nc, np) != 0)
+		goto done;
+	log_info("demo data loaded: %zu branches, %zu categories, %zu products", nb, nc, np);
+	rc = 0;
+done:
+	for (i = 0; i < nb + nc + np; i++)
+		if (docs[i] != NULL)
+			bson_destroy(docs[i]);
+	free(docs);
+	free(cat_ids);
+	json_object_put(root);
+	return rc;
+}
+
+int
+main(void)
+{
+	struct config cfg;
+	char err[256];
+	mongoc_client_t *client;
+	bson_error_t error;
+	const char *demo = getenv("DEMO_DATA");
+	int rc = 1, tries;
+
+	log_init("oshxona-init", getenv("LOG_LEVEL"), NULL);
+	if (config_load(&cfg, getenv("OSHXONA_ENV_FILE"), err, sizeof(err)) != 0) {
+		log_error("configuration: %s", err);
+		return 1;
+	}
+	mongoc_init();
+	if (db_init(cfg.mongodb_uri, "oshxona-init",
+	            &(struct db_options){.server_selection_ms = 1000}) != 0)
+		return 1;
+	client = db_pop();
+	for (tries = 0; db_ping(client, &error) != 0; tries++) {
+		if (tries == DB_WAIT_SECONDS) {
+			log_error("database not reachable: %s", error.message);
+			goto done;
+		}
+		sleep(1);
+	}
+	if (db_ensure_indexes(client, &error) != 0)
+		goto done;
+	if (demo != NULL && *demo != '\0') {
+		int64_t branches = init_count(client, "branches");
+		int64_t cats = init_count(client, "categories");
+		int64_t prods = init_count(client, "products");
+		if (branches < 0 || cats < 0 || prods < 0)
+			goto done;
+		if (branches == 0 && cats == 0 && prods == 0) {
+			if (init_demo(client, demo) != 0)
+				goto done;
+		} else {
+			log_info("catalogue has data; demo data not loaded");
+		}
+	}
+	rc = 0;
+done:
+	db_push(client);
+	db_cleanup();
+	mongoc_cleanup();
+	return rc;
+}
