@@ -17,6 +17,23 @@ db_default_int32(mongoc_uri_t *uri, const char *option, int32_t value)
 		mongoc_uri_set_option_as_int32(uri, option, value);
 }
 
+/*
+ * libmongoc logs to stderr by default; route its warnings and errors into
+ * our JSON log (FerretDB's "no such command: endSessions" at pool shutdown
+ * is expected and only worth a debug line).
+ */
+static void
+db_log_handler(mongoc_log_level_t level, const char *domain, const char *message, void *data)
+{
+	(void)data;
+	if (level <= MONGOC_LOG_LEVEL_CRITICAL)
+		log_error("mongoc %s: %s", domain, message);
+	else if (level == MONGOC_LOG_LEVEL_WARNING && strstr(message, "endSessions") == NULL)
+		log_warn("mongoc %s: %s", domain, message);
+	else if (level <= MONGOC_LOG_LEVEL_INFO)
+		log_debug("mongoc %s: %s", domain, message);
+}
+
 int
 db_init(const char *uri_string, const char *appname, const struct db_options *opt)
 {
@@ -24,6 +41,7 @@ db_init(const char *uri_string, const char *appname, const struct db_options *op
 	mongoc_uri_t *uri;
 	const char *name;
 
+	mongoc_log_set_handler(db_log_handler, NULL);
 	uri = mongoc_uri_new_with_error(uri_string, &error);
 	if (uri == NULL) {
 		log_error("MONGODB_URI is not a valid MongoDB URI: %s", error.message);

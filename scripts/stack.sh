@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# Starts and stops the whole local stack: FerretDB, the FastCGI programs
+# (spawn-fcgi, unix sockets) and nginx with the project's configuration,
+# all on 127.0.0.1 and all under one directory.
+#
+#   scripts/stack.sh start|stop|status
+#   scripts/stack.sh db-stop|db-start      (fault tests: database down/up)
+#
+# Environment: STACK_DIR (default ./var), PORT (8080), DB_PORT (27018),
+# FCGI_CHILDREN (2 per program), DEMO_DATA (data/demo.json; empty: none).
+# Anything else (LOG_LEVEL, NODE_ENV, BOT_TOKEN, ...) passes through to
+# the programs, which also read ./.env for what the environment lacks.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${OSHXONA_BIN:-$ROOT/build/bin}
+
+# The operator's .env may set PORT; the environment wins.
+env_from_file() {
+	[ -f "$ROOT/.env" ] || return 0
+	sed -n "s/^[[:space:]]*$1=[\"']\{0,1\}\([^\"']*\)[\"']\{0,1\}[[:space:]]*$/\1/p" "$ROOT/.env" | tail -n 1
+}
+PORT=${PORT:-$(env_from_file PORT)}
+PORT=${PORT:-8080}
+DB_PORT=${DB_PORT:-27018}
+STACK_DIR=${STACK_DIR:-$ROOT/var}
+FCGI_CHILDREN=${FCGI_CHILDREN:-2}
+DEMO_DATA=${DEMO_DATA-$ROOT/data/demo.json}
+APPS=(health menu)
+
+RUN=$STACK_DIR/run
+LOGS=$STACK_DIR/logs
+DATA=$STACK_DIR/data
+
+say() { echo "stack: $*"; }
+die() {
+	echo "stack: $*" >&2
+	exit 1
+}
+
+# True when every PID in the file is a live process.
+alive() {
+	local f=$1 pid any=0
+	[ -s "$f" ] || return 1
+	while read -r pid || [ -n "$pid" ]; do
+		[ -n "$pid" ] || continue
+		kill -0 "$pid" 2>/dev/null || return 1
+		any=1
+	done <"$f"
+	[ "$any" -eq 1 ]
+}
+
+# Stops every PID in the file (TERM, then KILL after 5 s) and removes it.
+stop_pids() {
+	local f=$1 pid pids=() i
+	[ -f "$f" ] || return 0
+	while read -r pid || [ -n "$pid" ]; do
+		[ -n "$pid" ] && pids+=("$pid")
+	done <"$f"
+	for pid in "${pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for i in $(seq 50); do
+		local left=0
+		for pid in "${pids[@]}"; do
+			kill -0 "$pid" 2>/dev/null && left=1
+		done
+		[ "$left" -eq 0 ] && break
+		sleep 0.1
+	done
+	for pid in "${pids[@]}"; do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	rm -f "$f"
+}
+
+# Shared secrets for every process of a development stack: generated once,
+# kept in the stack directory, so tokens and sessions survive restarts and
+# are valid in every FastCGI child (a per-process random secret is not).
+dev_secrets() {
+	local f=$STACK_DIR/secrets.env
+	if [ ! -s "$f" ]; then
+		(
+			umask 077
+			printf 'JWT_SECRET=%s\nSESSION_SECRET=%s\n' \
+				"$(openssl rand -hex 32)" "$(openssl rand -hex 32)" >"$f"
+		)
+	fi
+	local k v
+	while IFS='=' read -r k v; do
+		case $k in
+		JWT_SECRET | SESSION_SECRET)
+			if [ -z "${!k:-}" ] && [ -z "$(env_from_file "$k")" ]; then
+				export "$k=$v"
+			fi
+			;;
+		esac
+	done <"$f"
+}
+
+db_start() {
+	if alive "$RUN/ferretdb.pid"; then
+		return 0
+	fi
+	local ferretdb
+	ferretdb=$(bash "$ROOT/scripts/setup.sh" --print-ferretdb)
+	[ -x "$ferretdb" ] || die "FerretDB is not built: run 'make setup'"
+	mkdir -p "$DATA/ferretdb"
+	# setsid: the database outlives the shell that started it; in a
+	# non-interactive shell it execs in place, so $! is FerretDB's PID.
+	setsid "$ferretdb" --handler=sqlite --sqlite-url="file:$DATA/ferretdb/" \
+		--listen-addr="127.0.0.1:$DB_PORT" --state-dir=- --debug-addr=- \
+		--telemetry=disable --log-level=warn \
+		>>"$LOGS/ferretdb.log" 2>&1 </dev/null &
+	echo $! >"$RUN/ferretdb.pid"
+	local i
+	for i in $(seq 100); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$DB_PORT") 2>/dev/null; then
+			return 0
+		fi
+		alive "$RUN/ferretdb.pid" || break
+		sleep 0.1
+	done
+	tail -n 20 "$LOGS/ferretdb.log" >&2 || true
+	die "FerretDB did not start on 127.0.0.1:$DB_PORT"
+}
+
+db_stop() {
+	stop_pids "$RUN/ferretdb.pid"
+}
+
+fcgi_start() {
+	local app=$1
+	if alive "$RUN/$app.pid"; then
+		return 0
+	fi
+	stop_pids "$RUN/$app.pid"
+	rm -f "$RUN/$app.sock"
+	[ -x "$BIN/$app" ] || die "$BIN/$app is not built: run 'make'"
+	# spawn-fcgi writes one PID per child into the PID file.
+	LOG_FILE="$LOGS/$app.log" spawn-fcgi -s "$RUN/$app.sock" -M 0600 \
+		-F "$FCGI_CHILDREN" -P "$RUN/$app.pid" -- "$BIN/$app" >/dev/null
+}
+
+render_nginx_conf() {
+	local user_line=""
+	# Workers must reach the 0600 sockets and the stack directory: run
+	# them as the user who owns both. (Production uses www-data.)
+	if [ "$(id -u)" -eq 0 ]; then
+		user_line="user root root;"
+	fi
+	sed -e "s|@PORT@|$PORT|g" -e "s|@STACK_DIR@|$STACK_DIR|g" \
+		-e "s|@ROOT@|$ROOT|g" -e "s|@USER_LINE@|$user_line|g" \
+		"$ROOT/nginx-conf/oshxona.conf.in" >"$RUN/nginx.conf"
+}
+
+nginx_start() {
+	if alive "$RUN/nginx.pid"; then
+		nginx -p "$STACK_DIR/" -c "$RUN/nginx.conf" -e "$LOGS/error.log" -s reload
+		return 0
+	fi
+	rm -f "$RUN/nginx.pid"
+	nginx -p "$STACK_DIR/" -c "$RUN/nginx.conf" -e "$LOGS/error.log" -t -q ||
+		die "nginx rejected $RUN/nginx.conf"
+	nginx -p "$STACK_DIR/" -c "$RUN/nginx.conf" -e "$LOGS/error.log"
+}
+
+wait_ready() {
+	local i
+	for i in $(seq 100); do
+		if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	die "nginx does not answer on 127.0.0.1:$PORT (see $LOGS/error.log)"
+}
+
+start() {
+	mkdir -p "$RUN" "$LOGS" "$DATA" "$STACK_DIR/tmp" "$STACK_DIR/bench"
+	chmod 700 "$RUN"
+	if alive "$RUN/nginx.pid" && alive "$RUN/ferretdb.pid"; then
+		say "already running on http://127.0.0.1:$PORT (stop it with 'make stop')"
+		return 0
+	fi
+	export MONGODB_URI="mongodb://127.0.0.1:$DB_PORT/oshxona"
+	if [ -f "$ROOT/.env" ]; then
+		export OSHXONA_ENV_FILE=${OSHXONA_ENV_FILE:-$ROOT/.env}
+	else
+		export OSHXONA_ENV_FILE=${OSHXONA_ENV_FILE:-/dev/null}
+	fi
+	if [ "${NODE_ENV:-$(env_from_file NODE_ENV)}" != production ]; then
+		dev_secrets
+	fi
+	db_start
+	DEMO_DATA=$DEMO_DATA LOG_FILE="$LOGS/init.log" "$BIN/oshxona-init" ||
+		die "database initialisation failed (see $LOGS/init.log)"
+	local app
+	for app in "${APPS[@]}"; do
+		fcgi_start "$app"
+	done
+	render_nginx_conf
+	nginx_start
+	wait_ready
+	say "Oshxona is running (data and logs in $STACK_DIR)"
+	say "  menu:    http://127.0.0.1:$PORT/api/categories"
+	say "           http://127.0.0.1:$PORT/api/products?search=osh"
+	say "           http://127.0.0.1:$PORT/api/branches"
+	say "  health:  http://127.0.0.1:$PORT/healthz  http://127.0.0.1:$PORT/readyz"
+	say "  database: mongodb://127.0.0.1:$DB_PORT/oshxona (FerretDB)"
+	say "  stop:    make stop"
+}
+
+stop() {
+	if [ -f "$RUN/nginx.pid" ]; then
+		nginx -p "$STACK_DIR/" -c "$RUN/nginx.conf" -e "$LOGS/error.log" -s quit 2>/dev/null || true
+		local i
+		for i in $(seq 50); do
+			alive "$RUN/nginx.pid" || break
+			sleep 0.1
+		done
+		stop_pids "$RUN/nginx.pid"
+	fi
+	local app
+	for app in "${APPS[@]}"; do
+		stop_pids "$RUN/$app.pid"
+		rm -f "$RUN/$app.sock"
+	done
+	db_stop
+	say "stopped"
+}
+
+status() {
+	local name rc=0
+	for name in ferretdb "${APPS[@]}" nginx; do
+		if alive "$RUN/$name.pid"; then
+			echo "$name: running ($(tr '\n' ' ' <"$RUN/$name.pid"))"
+		else
+			echo "$name: stopped"
+			rc=1
+		fi
+	done
+	return $rc
+}
+
+case "${1:-}" in
+start) start ;;
+stop) stop ;;
+status) status ;;
+db-stop) db_stop ;;
+db-start)
+	mkdir -p "$RUN" "$LOGS"
+	db_start
+	;;
+*)
+	echo "usage: $0 start|stop|status|db-stop|db-start" >&2
+	exit 2
+	;;
+esac
