@@ -163,7 +163,7 @@ main(void)
 	const char *demo = getenv("DEMO_DATA");
 	int rc = 1, tries;
 
-	log_init("oshxona-init", getenv("LOG_LEVEL"), NULL);
+	log_init("oshxona-init", getenv("LOG_LEVEL"), getenv("LOG_FILE"));
 	if (config_load(&cfg, getenv("OSHXONA_ENV_FILE"), err, sizeof(err)) != 0) {
 		log_error("configuration: %s", err);
 		return 1;
