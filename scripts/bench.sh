@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# `make bench`: starts its own stack on free loopback ports with the demo
+# data, then measures with wrk, in one run:
+#   1. GET /api/categories through nginx -> FastCGI menu program -> FerretDB;
+#   2. nginx serving a static file holding the very same bytes;
+# and prints both throughputs, p99 latencies, their ratio, and the RSS of
+# every FastCGI child afterwards. BENCH_SECONDS (10), BENCH_CONNECTIONS (50).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SECONDS_EACH=${BENCH_SECONDS:-10}
+CONNS=${BENCH_CONNECTIONS:-50}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+export STACK_DIR
+STACK_DIR=$(mktemp -d /tmp/oshxona-bench.XXXXXX)
+export PORT DB_PORT
+PORT=$(free_port)
+DB_PORT=$(free_port)
+export LOG_LEVEL=warn DEMO_DATA=$ROOT/data/demo.json
+cleanup() {
+	bash "$ROOT/scripts/stack.sh" stop >/dev/null 2>&1 || true
+	rm -rf "$STACK_DIR"
+}
+trap cleanup EXIT
+bash "$ROOT/scripts/stack.sh" start >/dev/null
+
+base=http://127.0.0.1:$PORT
+curl -fsS "$base/api/categories" -o "$STACK_DIR/bench/categories.json"
+cmp -s <(curl -fsS "$base/api/categories") <(curl -fsS "$base/_bench/categories.json") ||
+	{ echo "bench: static twin differs from the API response" >&2; exit 1; }
+bytes=$(stat -c %s "$STACK_DIR/bench/categories.json")
+
+# Prints "req/s p99-ms" for one wrk run.
+run_wrk() {
+	local out
+	out=$(wrk -t2 -c"$CONNS" -d"${SECONDS_EACH}s" --latency "$1")
+	local rps p99 non2xx
+	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+	p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+	non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+	if [ -n "$non2xx" ]; then
+		echo "bench: $non2xx non-2xx answers from $1" >&2
+		exit 1
+	fi
+	echo "$rps $(to_ms "$p99")"
+}
+# wrk prints latencies as 812.00us, 1.23ms or 1.05s.
+to_ms() {
+	awk -v v="$1" 'BEGIN {
+		if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
+		else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
+		else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
+		else print v }'
+}
+
+echo "bench: ${SECONDS_EACH}s each, $CONNS connections, 2 wrk threads, $bytes-byte body, $(nproc) cores"
+read -r api_rps api_p99 < <(run_wrk "$base/api/categories")
+read -r static_rps static_p99 < <(run_wrk "$base/_bench/categories.json")
+printf '%-28s %12s %10s\n' "" "requests/s" "p99 ms"
+printf '%-28s %12.0f %10s\n' "GET /api/categories (menu)" "$api_rps" "$api_p99"
+printf '%-28s %12.0f %10s\n' "nginx static, same bytes" "$static_rps" "$static_p99"
+awk -v a="$api_rps" -v s="$static_rps" 'BEGIN { printf "ratio menu/static: %.3f\n", a / s }'
+for app in menu health; do
+	while read -r pid || [ -n "$pid" ]; do
+		[ -n "$pid" ] && echo "rss $app child $pid: $(awk '/VmRSS/ {print $2, $3}' "/proc/$pid/status")"
+	done <"$STACK_DIR/run/$app.pid"
+done

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Checks that nginx-conf/production.conf is accepted by `nginx -t` as it
+# would be deployed: inside Debian's http block with the Nchan and
+# headers-more modules, the snippets in oshxona/ beside it, and a
+# self-signed certificate standing in for the real one.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+mkdir -p "$tmp/oshxona" "$tmp/logs"
+cp "$ROOT/nginx-conf/security-headers.conf" "$ROOT/nginx-conf/json-errors.conf" "$tmp/oshxona/"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=oshxona.example.uz \
+	-keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+sed -e "s|/etc/letsencrypt/live/oshxona.example.uz/fullchain.pem|$tmp/cert.pem|" \
+	-e "s|/etc/letsencrypt/live/oshxona.example.uz/privkey.pem|$tmp/key.pem|" \
+	-e "s|/var/log/nginx/|$tmp/logs/|" \
+	"$ROOT/nginx-conf/production.conf" >"$tmp/oshxona.conf"
+cat >"$tmp/nginx.conf" <<CONF
+load_module /usr/lib/nginx/modules/ngx_nchan_module.so;
+load_module /usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so;
+pid $tmp/nginx.pid;
+error_log $tmp/logs/error.log;
+events {}
+http {
+	include /etc/nginx/mime.types;
+	client_body_temp_path $tmp/body;
+	proxy_temp_path $tmp/proxy;
+	fastcgi_temp_path $tmp/fastcgi;
+	uwsgi_temp_path $tmp/uwsgi;
+	scgi_temp_path $tmp/scgi;
+	include $tmp/oshxona.conf;
+}
+CONF
+# fastcgi_params is included relative to the conf dir, as on Debian.
+cp /etc/nginx/fastcgi_params "$tmp/fastcgi_params"
+nginx -t -p "$tmp/" -c "$tmp/nginx.conf" -e "$tmp/logs/error.log"
