@@ -7,7 +7,9 @@
 #   scripts/stack.sh db-stop|db-start      (fault tests: database down/up)
 #
 # Environment: STACK_DIR (default ./var), PORT (8080), DB_PORT (27018),
-# FCGI_CHILDREN (2 per program), DEMO_DATA (data/demo.json; empty: none).
+# FCGI_CHILDREN (2 per program), DEMO_DATA (data/demo.json; empty: none),
+# EXTERNAL_DB=1 (use MONGODB_URI as given, e.g. a MongoDB replica set,
+# instead of starting a local FerretDB).
 # Anything else (LOG_LEVEL, NODE_ENV, BOT_TOKEN, ...) passes through to
 # the programs, which also read ./.env for what the environment lacks.
 set -euo pipefail
@@ -179,11 +181,15 @@ wait_ready() {
 start() {
 	mkdir -p "$RUN" "$LOGS" "$DATA" "$STACK_DIR/tmp" "$STACK_DIR/bench"
 	chmod 700 "$RUN"
-	if alive "$RUN/nginx.pid" && alive "$RUN/ferretdb.pid"; then
+	if alive "$RUN/nginx.pid" && { [ "${EXTERNAL_DB:-0}" = 1 ] || alive "$RUN/ferretdb.pid"; }; then
 		say "already running on http://127.0.0.1:$PORT (stop it with 'make stop')"
 		return 0
 	fi
-	export MONGODB_URI="mongodb://127.0.0.1:$DB_PORT/oshxona"
+	if [ "${EXTERNAL_DB:-0}" = 1 ]; then
+		[ -n "${MONGODB_URI:-$(env_from_file MONGODB_URI)}" ] || die "EXTERNAL_DB=1 needs MONGODB_URI"
+	else
+		export MONGODB_URI="mongodb://127.0.0.1:$DB_PORT/oshxona"
+	fi
 	if [ -f "$ROOT/.env" ]; then
 		export OSHXONA_ENV_FILE=${OSHXONA_ENV_FILE:-$ROOT/.env}
 	else
@@ -192,7 +198,7 @@ start() {
 	if [ "${NODE_ENV:-$(env_from_file NODE_ENV)}" != production ]; then
 		dev_secrets
 	fi
-	db_start
+	[ "${EXTERNAL_DB:-0}" = 1 ] || db_start
 	DEMO_DATA=$DEMO_DATA LOG_FILE="$LOGS/init.log" "$BIN/oshxona-init" ||
 		die "database initialisation failed (see $LOGS/init.log)"
 	local app
