@@ -3,7 +3,7 @@
 # needs nothing else.
 
 BUILD    ?= build
-PKGS      = json-c libcurl fcgi libmongoc-1.0
+PKGS      = json-c libcurl fcgi libmongoc-1.0 libcrypto libargon2
 CC       ?= cc
 OPT      ?= -O2
 SAN      ?=
@@ -20,12 +20,19 @@ TOOLS     = $(notdir $(wildcard tools/*))
 BINS      = $(APPS:%=$(BUILD)/bin/%) $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Every parser has a libFuzzer target tests/fuzz/fuzz_<name>.c with a
+# committed corpus in tests/fuzz/corpus/<name>/; `make test` replays the
+# corpus through the same target built with gcc and a small main().
+FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+FUZZ_REPLAY = $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
+FUZZ_SECONDS ?= 60
 
-.PHONY: all setup run stop test unit unit-asan blackbox bench format format-check clean
+.PHONY: all setup run stop test unit unit-asan fuzz-replay fuzz-replay-run fuzz blackbox bench format format-check clean
 
 all: $(BINS)
 
-$(BUILD)/%.o: %.c lib/oshxona.h
+$(BUILD)/%.o: %.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -44,6 +51,10 @@ $(BUILD)/bin/%: $(BUILD)/tools/%/main.o $(LIB_A)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS)
 
 setup:
 	@bash scripts/setup.sh
@@ -67,6 +78,26 @@ unit-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit
 
+# Replays every committed fuzz corpus under ASan/UBSan.
+fuzz-replay:
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    fuzz-replay-run
+
+fuzz-replay-run: $(FUZZ_REPLAY)
+	@set -e; for n in $(FUZZ_NAMES); do \
+	    $(BUILD)/fuzz/replay_$$n tests/fuzz/corpus/$$n; done
+
+# Coverage-guided fuzzing with clang's libFuzzer, FUZZ_SECONDS per target;
+# new inputs land in the corpus directories (commit the useful ones).
+fuzz:
+	@set -e; for n in $(FUZZ_NAMES); do \
+	    mkdir -p build/libfuzzer; \
+	    clang -g -O1 -std=c11 -D_GNU_SOURCE -Ilib $$(pkg-config --cflags $(PKGS)) \
+	        -fsanitize=fuzzer,address,undefined tests/fuzz/fuzz_$$n.c $(LIB_SRC) \
+	        -o build/libfuzzer/fuzz_$$n $$(pkg-config --libs $(PKGS)); \
+	    build/libfuzzer/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/$$n; done
+
 blackbox: all
 	@"$$(bash scripts/setup.sh --print-python)" -m pytest tests/blackbox -q
 
@@ -74,10 +105,10 @@ bench: setup all
 	@bash scripts/bench.sh
 
 format:
-	clang-format -i lib/*.[ch] fcgi-apps/*/*.c tools/*/*.c tests/unit/*.c
+	clang-format -i $(wildcard lib/*.[ch] fcgi-apps/*/*.c tools/*/*.c cron/*/*.c tests/unit/*.[ch] tests/fuzz/*.c)
 
 format-check:
-	clang-format --dry-run --Werror lib/*.[ch] fcgi-apps/*/*.c tools/*/*.c tests/unit/*.c
+	clang-format --dry-run --Werror $(wildcard lib/*.[ch] fcgi-apps/*/*.c tools/*/*.c cron/*/*.c tests/unit/*.[ch] tests/fuzz/*.c)
 
 clean:
 	rm -rf build

@@ -359,4 +359,6 @@ extern struct config app_config;
  */
 int app_main(const struct app *app, int argc, char **argv);
 
+#include "auth.h"
+
 #endif /* OSHXONA_H */

@@ -50,6 +50,10 @@ tally unit "${PIPESTATUS[0]}" "$log/unit.out"
 make -s unit-asan 2>&1 | tee "$log/asan.out"
 tally unit-asan "${PIPESTATUS[0]}" "$log/asan.out"
 
+if ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
+	step fuzz-corpus-replay make -s fuzz-replay
+fi
+
 py=$(bash scripts/setup.sh --print-python)
 "$py" -m pytest tests/blackbox -q -p no:cacheprovider 2>&1 | tee "$log/bb.out"
 tally blackbox "${PIPESTATUS[0]}" "$log/bb.out"
