@@ -2,7 +2,6 @@
  * json.c - json-c helpers: bounded parsing, typed getters that never
  * coerce, operator-key screening, and BSON to JSON for responses.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +29,14 @@ json_parse(const char *s, size_t len, char *err, size_t errlen)
 	v = json_tokener_parse_ex(tok, s, (int)len);
 	e = json_tokener_get_error(tok);
 	used = json_tokener_get_parse_end(tok);
+	if (v == NULL && e == json_tokener_continue && used == len) {
+		/*
+		 * A bare number ("5") might go on; json-c finishes it only when
+		 * it sees the end of input, which a terminating NUL tells it.
+		 */
+		v = json_tokener_parse_ex(tok, "", 1);
+		e = json_tokener_get_error(tok);
+	}
 	if (v == NULL || e != json_tokener_success) {
 		snprintf(err, errlen, "malformed JSON: %s",
 		         e == json_tokener_continue ? "unexpected end of input"
@@ -38,7 +45,7 @@ json_parse(const char *s, size_t len, char *err, size_t errlen)
 		v = NULL;
 	} else {
 		for (; used < len; used++)
-			if (strchr(" \t\r\n", s[used]) == NULL) {
+			if (memchr(" \t\r\n", s[used], 4) == NULL) {
 				snprintf(err, errlen, "malformed JSON: data after the value");
 				json_object_put(v);
 				v = NULL;
@@ -67,10 +74,15 @@ json_get_int64(json_object *obj, const char *key, int64_t min, int64_t max, int6
 
 	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_int))
 		return -1;
-	errno = 0;
 	i = json_object_get_int64(v);
-	/* json-c saturates out-of-range integers and sets errno. */
-	if (errno != 0 || i < min || i > max)
+	/*
+	 * json-c 0.16 keeps integers above INT64_MAX as uint64 and reads them
+	 * back clamped: ask for the unsigned value to tell them apart. (Below
+	 * INT64_MIN it clamps while parsing; callers' ranges never reach it.)
+	 */
+	if (i == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX)
+		return -1;
+	if (i < min || i > max)
 		return -1;
 	*out = i;
 	return 0;
@@ -146,12 +158,15 @@ json_from_iter(bson_iter_t *it)
 	}
 	case BSON_TYPE_DATE_TIME: {
 		int64_t ms = bson_iter_date_time(it);
-		time_t secs = (time_t)(ms / 1000);
+		/* Floor division: -1 ms is 23:59:59.999 of the day before. */
+		int64_t rem = ((ms % 1000) + 1000) % 1000;
+		time_t secs = (time_t)((ms - rem) / 1000);
 		struct tm tm;
-		char buf[40];
+		char buf[64];
 		gmtime_r(&secs, &tm);
-		size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(buf + n, sizeof(buf) - n, ".%03dZ", (int)(ms % 1000));
+		snprintf(buf, sizeof(buf), "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		         (long long)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		         tm.tm_min, tm.tm_sec, (int)rem);
 		return json_object_new_string(buf);
 	}
 	case BSON_TYPE_DOCUMENT:
