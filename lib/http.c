@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "oshxona.h"
 
@@ -205,6 +206,9 @@ resp_send(struct req *r, int status, const char *content_type, const char *body,
 		size_t clen = with_body || r->method == HTTP_HEAD ? len : 0;
 		n = snprintf(head, sizeof(head), "Content-Type: %s\r\nContent-Length: %zu\r\n",
 		             content_type, clen);
+		/* Content types are constants of ours; a long one is a bug. */
+		if (n < 0 || (size_t)n >= sizeof(head))
+			abort();
 		FCGX_PutStr(head, n, r->fcgx->out);
 	}
 	if (r->resp_headers_len > 0)
@@ -293,4 +297,58 @@ resp_error(struct req *r, int status, const char *fmt, ...)
 		log_error("%d %s %s: %s", status, http_method_name(r->method), r->path, msg);
 	else
 		log_debug("%d %s %s: %s", status, http_method_name(r->method), r->path, msg);
+}
+
+json_object *
+req_json(struct req *r, size_t max)
+{
+	const char *ct = req_header(r, "Content-Type");
+	char err[160];
+	json_object *obj;
+	int status;
+
+	/* "application/json" with optional parameters (charset) only. */
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
+	    (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
+		resp_error(r, 415, "Content-Type must be application/json");
+		return NULL;
+	}
+	status = req_read_body(r, max);
+	if (status != 0) {
+		resp_error(r, status,
+		           status == 413 ? "Request body too large" : "Malformed request body");
+		return NULL;
+	}
+	obj = json_parse(r->body, r->body_len, err, sizeof(err));
+	if (obj == NULL) {
+		resp_error(r, 400, "Invalid JSON: %s", err);
+		return NULL;
+	}
+	if (!json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		resp_error(r, 400, "The body must be a JSON object");
+		return NULL;
+	}
+	/* Nothing shaped like a Mongo operator ever reaches a query. */
+	if (json_has_operator_keys(obj)) {
+		json_object_put(obj);
+		resp_error(r, 400, "Keys starting with '$' or containing '.' are not allowed");
+		return NULL;
+	}
+	return obj;
+}
+
+void
+resp_rate_limited(struct req *r, int64_t retry_after, const char *message)
+{
+	char secs[24];
+	json_object *o = json_object_new_object();
+
+	snprintf(secs, sizeof(secs), "%lld", (long long)retry_after);
+	resp_header(r, "Retry-After", secs);
+	json_object_object_add(o, "success", json_object_new_boolean(0));
+	json_object_object_add(o, "message", json_object_new_string(message));
+	json_object_object_add(o, "retryAfter", json_object_new_int64(retry_after));
+	resp_json(r, 429, o);
+	json_object_put(o);
 }
