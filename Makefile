@@ -17,7 +17,8 @@ LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_A     = $(BUILD)/liboshxona.a
 APPS      = $(notdir $(wildcard fcgi-apps/*))
 TOOLS     = $(notdir $(wildcard tools/*))
-BINS      = $(APPS:%=$(BUILD)/bin/%) $(TOOLS:%=$(BUILD)/bin/%)
+JOBS      = $(patsubst cron/%/main.c,%,$(wildcard cron/*/main.c))
+BINS      = $(APPS:%=$(BUILD)/bin/%) $(TOOLS:%=$(BUILD)/bin/%) $(JOBS:%=$(BUILD)/bin/%)
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # Every parser has a libFuzzer target tests/fuzz/fuzz_<name>.c with a
@@ -45,6 +46,10 @@ $(BUILD)/bin/%: $(BUILD)/fcgi-apps/%/main.o $(LIB_A)
 	$(CC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bin/%: $(BUILD)/tools/%/main.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/%: $(BUILD)/cron/%/main.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS)
 

@@ -57,7 +57,7 @@ app_main(const struct app *app, int argc, char **argv)
 		req_init(&r, &fcgx);
 		if (r.method == HTTP_OTHER) {
 			resp_error(&r, 405, "Unsupported method");
-		} else {
+		} else if (!cors_handle(&r)) {
 			route_dispatch(&r, app->routes, app->nroutes);
 			if (r.status == 0)
 				resp_error(&r, 500, "No response");

@@ -62,8 +62,8 @@ void password_verify_dummy(const char *password);
 #define JWT_ID_LEN       24 /* a hex ObjectId */
 
 struct jwt_claims {
-	char sub[JWT_ID_LEN + 1];     /* staff _id as 24 hex */
-	char role[16];                /* owner | manager | operator */
+	char sub[JWT_ID_LEN + 1]; /* staff _id as 24 hex */
+	char role[16];            /* owner | manager | operator */
 	char branches[JWT_MAX_BRANCHES][JWT_ID_LEN + 1];
 	size_t nbranches;
 	int64_t iat; /* seconds since the epoch */
@@ -106,8 +106,8 @@ int cookie_get(const char *header, const char *name, char *out, size_t outlen);
  * value of RFC 6265 cookie-octets); returns the length, or -1 when they
  * are not or out is too small.
  */
-int cookie_format(char *out, size_t outlen, const char *name, const char *value,
-                  const char *path, int64_t max_age, const char *samesite, bool secure);
+int cookie_format(char *out, size_t outlen, const char *name, const char *value, const char *path,
+                  int64_t max_age, const char *samesite, bool secure);
 
 /* tgauth.c ------------------------------------------------------------ */
 
@@ -131,8 +131,8 @@ struct telegram_user {
  * reason in err.
  */
 int telegram_webapp_verify(const char *init_data, const char *bot_token, int64_t now,
-                           int64_t max_age, struct telegram_user *u, char hash_hex[65],
-                           char *err, size_t errlen);
+                           int64_t max_age, struct telegram_user *u, char hash_hex[65], char *err,
+                           size_t errlen);
 /*
  * Checks a Telegram Login Widget payload (a JSON object of id, first_name,
  * last_name, username, photo_url, auth_date, hash): HMAC-SHA256 of the
@@ -141,7 +141,7 @@ int telegram_webapp_verify(const char *init_data, const char *bot_token, int64_t
  * Returns 0 and fills u and hash_hex, or -1 with a reason in err.
  */
 int telegram_widget_verify(json_object *payload, const char *bot_token, int64_t now,
-                           int64_t max_age, struct telegram_user *u, char hash_hex[65],
-                           char *err, size_t errlen);
+                           int64_t max_age, struct telegram_user *u, char hash_hex[65], char *err,
+                           size_t errlen);
 
 #endif

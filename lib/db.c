@@ -3,6 +3,7 @@
  * the indexes every program relies on.
  */
 #include <string.h>
+#include <time.h>
 
 #include "oshxona.h"
 
@@ -142,6 +143,11 @@ static const struct db_index db_indexes[] = {
      "{\"categoryId\": 1, \"isActive\": 1, \"isAvailable\": 1}", 0},
     {"products", "searchPrefixes_1", "{\"searchPrefixes\": 1}", 0},
     {"categories", "isActive_1_sortOrder_1", "{\"isActive\": 1, \"sortOrder\": 1}", 0},
+    {"staff", "login_1", "{\"login\": 1}", 1},
+    {"sessions", "expiresAt_1", "{\"expiresAt\": 1}", 0},
+    {"login_attempts", "key_1_at_1", "{\"key\": 1, \"at\": 1}", 0},
+    {"login_attempts", "expiresAt_1", "{\"expiresAt\": 1}", 0},
+    {"telegram_auth_claims", "expiresAt_1", "{\"expiresAt\": 1}", 0},
 };
 
 int
@@ -190,4 +196,19 @@ db_error_is_unavailable(const bson_error_t *error)
 	       error->domain == MONGOC_ERROR_STREAM ||
 	       (error->domain == MONGOC_ERROR_CLIENT &&
 	        error->code == MONGOC_ERROR_CLIENT_AUTHENTICATE);
+}
+
+int
+db_error_is_duplicate(const bson_error_t *error)
+{
+	return error->code == 11000;
+}
+
+int64_t
+db_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -173,6 +173,17 @@ void resp_json_cached(struct req *r, json_object *obj);
 void resp_error(struct req *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * Reads and parses a JSON object body of at most max bytes. Returns it
+ * (the caller's, json_object_put), or NULL after answering 415 (not
+ * application/json), 413, 400 (malformed, not an object, or a key that
+ * starts with '$' or holds '.': never passed on to the database).
+ */
+json_object *req_json(struct req *r, size_t max);
+
+/* 429 with Retry-After and {"success": false, "message", "retryAfter"}. */
+void resp_rate_limited(struct req *r, int64_t retry_after, const char *message);
+
 /* 1 if an If-None-Match header value matches etag (weak comparison). */
 int http_etag_matches(const char *if_none_match, const char *etag);
 
@@ -319,6 +330,12 @@ int db_ensure_indexes(mongoc_client_t *client, bson_error_t *error);
  */
 int db_error_is_unavailable(const bson_error_t *error);
 
+/* 1 when a write failed on a unique index (E11000): the claim was taken. */
+int db_error_is_duplicate(const bson_error_t *error);
+
+/* Wall-clock milliseconds since the epoch, as BSON dates hold them. */
+int64_t db_now_ms(void);
+
 /* -------------------------------------------------------------- search.c */
 
 #define SEARCH_PREFIX_MAX 24 /* code points kept of a word or a prefix */
@@ -359,6 +376,108 @@ extern struct config app_config;
  */
 int app_main(const struct app *app, int argc, char **argv);
 
+/* ----------------------------------------------------------------- job.c */
+
+/*
+ * Takes the cron job's exclusive lock ($OSHXONA_LOCK_DIR, default /tmp,
+ * file oshxona-<name>.lock), held until the process exits. Returns the
+ * lock's descriptor, -2 when another run holds it (skip quietly), -1 on
+ * error.
+ */
+int job_lock(const char *name);
+
+/* ---------------------------------------------------------------- cors.c */
+
+/*
+ * CORS for the two front ends: when Origin is exactly ADMIN_PANEL_URL's or
+ * USER_FRONTEND_URL's origin, adds Access-Control-Allow-Origin (that
+ * origin) and -Allow-Credentials; any other origin gets no CORS headers.
+ * A preflight (OPTIONS with Access-Control-Request-Method) is answered
+ * here: 204 with the allowed methods and headers, or 403 for another
+ * origin. Returns 1 when it answered the request, else 0.
+ */
+int cors_handle(struct req *r);
+/* The origin ("scheme://host[:port]") of url into out; -1 if it has none. */
+int cors_origin_of(const char *url, char *out, size_t outlen);
+
 #include "auth.h"
+
+/* ------------------------------------------------------------- session.c */
+
+#define SESSION_COOKIE        "oshxona_sid"
+#define SESSION_LIFETIME_S    ((int64_t)30 * 24 * 3600) /* the seed's cookie maxAge */
+#define SESSION_TOUCH_AFTER_S ((int64_t)24 * 3600)      /* the seed's touchAfter */
+
+/*
+ * Starts a customer session for user: stores HMAC(SESSION_SECRET, id) with
+ * expiresAt now + 30 days and sets the HttpOnly, SameSite=Lax cookie
+ * (Secure in production). Returns 0, or -1 with error set.
+ */
+int session_start(struct req *r, mongoc_client_t *client, const bson_oid_t *user,
+                  bson_error_t *error);
+/*
+ * The user of the request's session cookie. Returns 1 and sets *user for a
+ * live session (refreshing expiresAt and the cookie when the last refresh
+ * is 24 h old or more), 0 for no, an unknown or an expired session, -1 on
+ * a database error.
+ */
+int session_find(struct req *r, mongoc_client_t *client, bson_oid_t *user, bson_error_t *error);
+/* Deletes the request's session (if any) and expires the cookie. */
+int session_end(struct req *r, mongoc_client_t *client, bson_error_t *error);
+
+/* ------------------------------------------------------------ attempts.c */
+
+/*
+ * 1 when key already has limit attempts in the last window_s seconds
+ * (*retry_after: seconds until one ages out), 0 when another is allowed,
+ * -1 on a database error.
+ */
+int attempts_check(mongoc_client_t *client, const char *key, int64_t limit, int64_t window_s,
+                   int64_t *retry_after, bson_error_t *error);
+/* Records one attempt under key (kept window_s seconds). */
+int attempts_add(mongoc_client_t *client, const char *key, int64_t window_s, bson_error_t *error);
+/* Forgets every attempt under key. */
+int attempts_clear(mongoc_client_t *client, const char *key, bson_error_t *error);
+
+/* --------------------------------------------------------------- authz.c */
+
+#define STAFF_COOKIE      "oshxona_token"
+#define STAFF_TOKEN_TTL_S ((int64_t)12 * 3600) /* one working day */
+
+enum who_kind { WHO_NOBODY, WHO_CUSTOMER, WHO_STAFF };
+
+/* Who is asking, as established by authz_identify. */
+struct who {
+	enum who_kind kind;
+	bson_oid_t id;                         /* users._id (customer) or staff._id */
+	char role[16];                         /* staff: owner | manager | operator */
+	bson_oid_t branches[JWT_MAX_BRANCHES]; /* staff: where they work */
+	size_t nbranches;
+};
+
+enum authz_rule {
+	AUTHZ_PUBLIC,       /* anyone */
+	AUTHZ_ANY,          /* any signed-in customer or staff member */
+	AUTHZ_CUSTOMER,     /* a customer with a live session */
+	AUTHZ_STAFF,        /* any active staff member */
+	AUTHZ_BRANCH_STAFF, /* staff of the given branch, or an owner */
+	AUTHZ_OWNER,        /* an owner */
+};
+
+/*
+ * Establishes who is asking: a staff JWT (Bearer or cookie) checked against
+ * the live staff record, else a customer session. Returns 1 when someone,
+ * 0 when nobody (no or an invalid credential), -1 on a database error.
+ */
+int authz_identify(struct req *r, mongoc_client_t *client, struct who *who, bson_error_t *error);
+/* 1 when who is staff who may act at branch (owners: every branch). */
+int authz_branch(const struct who *who, const bson_oid_t *branch);
+/*
+ * The one line every endpoint starts with: checks rule (branch only for
+ * AUTHZ_BRANCH_STAFF). Returns 0, or -1 after answering 401 (nobody),
+ * 403 (not allowed) or 503 (database down).
+ */
+int authz(struct req *r, mongoc_client_t *client, enum authz_rule rule, const bson_oid_t *branch,
+          struct who *who);
 
 #endif /* OSHXONA_H */

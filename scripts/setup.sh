@@ -18,7 +18,7 @@ CACHE=${OSHXONA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/oshxona}
 FERRETDB=$CACHE/ferretdb-$FERRETDB_VERSION/ferretdb
 VENV=$CACHE/venv
 # Bump when the venv's package list changes, so old venvs are rebuilt.
-VENV_STAMP="pytest==8.3.4 websocket-client==1.8.0"
+VENV_STAMP="pytest==8.3.4 websocket-client==1.8.0 pymongo==4.10.1"
 
 case "${1:-}" in
 --print-ferretdb)

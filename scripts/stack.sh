@@ -8,6 +8,8 @@
 #
 # Environment: STACK_DIR (default ./var), PORT (8080), DB_PORT (27018),
 # FCGI_CHILDREN (2 per program), DEMO_DATA (data/demo.json; empty: none),
+# RATE_LIMIT_API (requests per 15 min per address, 100), TRUSTED_PROXY
+# (the one reverse proxy whose X-Forwarded-For is believed, 127.0.0.1),
 # EXTERNAL_DB=1 (use MONGODB_URI as given, e.g. a MongoDB replica set,
 # instead of starting a local FerretDB).
 # Anything else (LOG_LEVEL, NODE_ENV, BOT_TOKEN, ...) passes through to
@@ -28,7 +30,7 @@ DB_PORT=${DB_PORT:-27018}
 STACK_DIR=${STACK_DIR:-$ROOT/var}
 FCGI_CHILDREN=${FCGI_CHILDREN:-2}
 DEMO_DATA=${DEMO_DATA-$ROOT/data/demo.json}
-APPS=(health menu)
+APPS=(health menu auth)
 
 RUN=$STACK_DIR/run
 LOGS=$STACK_DIR/logs
@@ -151,8 +153,17 @@ render_nginx_conf() {
 	if [ "$(id -u)" -eq 0 ]; then
 		user_line="user root root;"
 	fi
+	# The seed's general limit, RATE_LIMIT_API requests per 15 minutes,
+	# as a leaky bucket: that many at once (burst), refilled at limit/15
+	# per minute (nginx rates are whole requests per minute).
+	local limit=${RATE_LIMIT_API:-100}
+	local rate=$(((limit + 14) / 15))
+	mkdir -p "$RUN/oshxona"
+	cp "$ROOT/nginx-conf/security-headers.conf" "$ROOT/nginx-conf/json-errors.conf" "$RUN/oshxona/"
 	sed -e "s|@PORT@|$PORT|g" -e "s|@STACK_DIR@|$STACK_DIR|g" \
 		-e "s|@ROOT@|$ROOT|g" -e "s|@USER_LINE@|$user_line|g" \
+		-e "s|@TRUSTED_PROXY@|${TRUSTED_PROXY:-127.0.0.1}|g" \
+		-e "s|@API_RATE@|${rate}r/m|g" -e "s|@API_BURST@|$((limit - 1))|g" \
 		"$ROOT/nginx-conf/oshxona.conf.in" >"$RUN/nginx.conf"
 }
 
@@ -213,6 +224,13 @@ start() {
 	say "           http://127.0.0.1:$PORT/api/products?search=osh"
 	say "           http://127.0.0.1:$PORT/api/branches"
 	say "  health:  http://127.0.0.1:$PORT/healthz  http://127.0.0.1:$PORT/readyz"
+	say "  auth:    POST http://127.0.0.1:$PORT/api/auth/login  GET /api/auth/me"
+	if [ -n "$DEMO_DATA" ] && [ -f "$DEMO_DATA" ]; then
+		say "  demo staff (login / password / role):"
+		python3 -c 'import json, sys
+for s in json.load(open(sys.argv[1])).get("staff", []):
+    print("stack:    ", s["login"], "/", s["password"], "/", s["role"], " ".join(s["branches"]))' "$DEMO_DATA"
+	fi
 	say "  database: mongodb://127.0.0.1:$DB_PORT/oshxona (FerretDB)"
 	say "  stop:    make stop"
 }

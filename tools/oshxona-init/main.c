@@ -60,14 +60,86 @@ init_count(mongoc_client_t *client, const char *collection)
 	return n;
 }
 
+/*
+ * Demo staff accounts ({login, name, password, role, branches: [branch
+ * key]}), so a newcomer can log in to the admin panel. Never in
+ * production: demo passwords are public.
+ */
+static int
+init_demo_staff(mongoc_client_t *client, json_object *staff, json_object *branches,
+                const bson_oid_t *branch_ids)
+{
+	size_t n = json_object_array_length(staff), nb = json_object_array_length(branches);
+	bson_t **docs;
+	int64_t now = (int64_t)time(NULL) * 1000;
+	int rc = -1;
+	size_t i;
+
+	if (strcmp(getenv("NODE_ENV") ? getenv("NODE_ENV") : "", "production") == 0) {
+		log_warn("NODE_ENV=production: demo staff accounts not created");
+		return 0;
+	}
+	docs = xcalloc(n + 1, sizeof(*docs));
+	for (i = 0; i < n; i++) {
+		json_object *s = json_object_array_get_idx(staff, i), *keys;
+		const char *login = json_get_string(s, "login"), *name = json_get_string(s, "name");
+		const char *password = json_get_string(s, "password"),
+		           *role = json_get_string(s, "role");
+		char hash[PASSWORD_HASH_MAX];
+		bson_t arr;
+
+		if (login == NULL || name == NULL || password == NULL || role == NULL ||
+		    !json_object_object_get_ex(s, "branches", &keys) ||
+		    password_hash(password, hash) != 0) {
+			log_error("demo staff %zu: needs login, name, password, role, branches", i);
+			goto done;
+		}
+		docs[i] =
+		    BCON_NEW("login", BCON_UTF8(login), "name", BCON_UTF8(name), "passwordHash",
+		             BCON_UTF8(hash), "role", BCON_UTF8(role), "isActive", BCON_BOOL(true),
+		             "createdAt", BCON_DATE_TIME(now), "updatedAt", BCON_DATE_TIME(now));
+		BSON_APPEND_ARRAY_BEGIN(docs[i], "branches", &arr);
+		for (size_t k = 0; k < json_object_array_length(keys); k++) {
+			const char *key =
+			    json_object_get_string(json_object_array_get_idx(keys, k));
+			size_t b;
+			char idx[24];
+			for (b = 0; b < nb; b++) {
+				const char *bk =
+				    json_get_string(json_object_array_get_idx(branches, b), "key");
+				if (key != NULL && bk != NULL && strcmp(key, bk) == 0)
+					break;
+			}
+			if (b == nb) {
+				log_error("demo staff %s: unknown branch key", login);
+				bson_append_array_end(docs[i], &arr);
+				goto done;
+			}
+			snprintf(idx, sizeof(idx), "%zu", k);
+			BSON_APPEND_OID(&arr, idx, &branch_ids[b]);
+		}
+		bson_append_array_end(docs[i], &arr);
+	}
+	rc = init_insert(client, "staff", docs, n);
+	if (rc == 0)
+		log_info("demo staff created: %zu accounts", n);
+done:
+	for (i = 0; i < n; i++) {
+		if (docs[i] != NULL)
+			bson_destroy(docs[i]);
+	}
+	free(docs);
+	return rc;
+}
+
 /* Loads branches, categories and products from the demo file. */
 static int
 init_demo(mongoc_client_t *client, const char *path)
 {
 	json_object *root = json_object_from_file(path);
-	json_object *branches, *categories, *products;
+	json_object *branches, *categories, *products, *staff;
 	bson_t **docs = NULL;
-	bson_oid_t *cat_ids = NULL;
+	bson_oid_t *cat_ids = NULL, *branch_ids = NULL;
 	size_t nb, nc, np, i;
 	int64_t now = (int64_t)time(NULL) * 1000;
 	int rc = -1;
@@ -85,11 +157,17 @@ init_demo(mongoc_client_t *client, const char *path)
 	docs = xcalloc(nb + nc + np + 1, sizeof(*docs));
 	cat_ids = xcalloc(nc + 1, sizeof(*cat_ids));
 
+	branch_ids = xcalloc(nb + 1, sizeof(*branch_ids));
 	for (i = 0; i < nb; i++) {
-		docs[i] = init_bson_without(json_object_array_get_idx(branches, i), "key");
-		if (docs[i] == NULL)
+		bson_t *b = init_bson_without(json_object_array_get_idx(branches, i), "key");
+		if (b == NULL)
 			goto done;
+		bson_oid_init(&branch_ids[i], NULL);
+		docs[i] = bson_new();
+		BSON_APPEND_OID(docs[i], "_id", &branch_ids[i]);
+		bson_concat(docs[i], b);
 		BSON_APPEND_DATE_TIME(docs[i], "createdAt", now);
+		bson_destroy(b);
 	}
 	if (init_insert(client, "branches", docs, nb) != 0)
 		goto done;
@@ -147,8 +225,11 @@ done:
 	for (i = 0; i < nb + nc + np; i++)
 		if (docs[i] != NULL)
 			bson_destroy(docs[i]);
+	if (rc == 0 && json_object_object_get_ex(root, "staff", &staff))
+		rc = init_demo_staff(client, staff, branches, branch_ids);
 	free(docs);
 	free(cat_ids);
+	free(branch_ids);
 	json_object_put(root);
 	return rc;
 }
