@@ -1,0 +1,102 @@
+"""The database goes away and comes back (runs last: it stops FerretDB).
+
+While it is down the API answers 503 JSON promptly (never 502, never a
+hang); once it is back the same FastCGI processes serve the same data."""
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+CLIENT_TIMEOUT = 15  # seconds: an answer must come before this
+MENU_PATHS = ["/api/categories", "/api/branches", "/api/products?search=osh"]
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def poll(api, path, status, deadline_s):
+    """GETs path until it answers status; returns (response, seconds)."""
+    start = time.monotonic()
+    last = None
+    while time.monotonic() - start < deadline_s:
+        last = api.get(path, timeout=CLIENT_TIMEOUT)
+        if last.status == status:
+            return last, time.monotonic() - start
+        time.sleep(0.2)
+    pytest.fail(f"GET {path}: no {status} within {deadline_s} s; last answer {last!r}")
+
+
+@pytest.fixture(scope="module")
+def baseline(api, stack):
+    snap = {p: api.get(p) for p in MENU_PATHS}
+    for p, r in snap.items():
+        assert r.status == 200, (p, r)
+    snap["menu_pids"] = stack.pids("menu")
+    snap["health_pids"] = stack.pids("health")
+    assert len(snap["menu_pids"]) == 2 and all(map(alive, snap["menu_pids"]))
+    return snap
+
+
+@pytest.fixture(scope="module")
+def outage(stack, baseline):
+    db_pid = stack.pids("ferretdb")[0]
+    stack.stack_sh("db-stop")
+    assert not alive(db_pid), "FerretDB still running after db-stop"
+    yield
+    stack.stack_sh("db-start")  # no-op when a test already restarted it
+
+
+def test_database_down_readyz_503(api, outage):
+    r, took = poll(api, "/readyz", 503, deadline_s=10)
+    assert r.header("Content-Type", "").startswith("application/json")
+    body = r.json
+    assert body["success"] is False and body["message"], body
+    assert r.header("Cache-Control") == "no-store"
+
+
+def test_database_down_healthz_still_200(api, outage):
+    r = api.get("/healthz", timeout=CLIENT_TIMEOUT)
+    assert r.status == 200 and r.json == {"success": True, "status": "ok"}
+
+
+def test_database_down_menu_503_not_502_no_hang(api, outage):
+    def timed(path):
+        start = time.monotonic()
+        r = api.get(path, timeout=CLIENT_TIMEOUT)  # raises on a hang
+        return r, time.monotonic() - start
+
+    # Both menu children at once: a list query and a counted search.
+    paths = ["/api/categories", "/api/products?search=osh"]
+    with ThreadPoolExecutor(len(paths)) as ex:
+        results = list(ex.map(timed, paths))
+    for path, (r, took) in zip(paths, results):
+        assert r.status == 503, (path, r)
+        assert r.header("Content-Type", "").startswith("application/json"), (path, r)
+        body = r.json
+        assert body["success"] is False and body["message"], body
+        assert took < CLIENT_TIMEOUT, (path, took)
+
+
+def test_database_back_same_data_same_processes(api, stack, baseline, outage):
+    stack.stack_sh("db-start")
+    r, _ = poll(api, "/readyz", 200, deadline_s=30)
+    assert r.json == {"success": True, "status": "ready"}
+    poll(api, "/api/categories", 200, deadline_s=30)
+    for path in MENU_PATHS:
+        r = api.get(path, timeout=CLIENT_TIMEOUT)
+        assert r.status == 200, (path, r)
+        assert r.body == baseline[path].body, path
+        assert r.header("ETag") == baseline[path].header("ETag"), path
+    # Served by the very same FastCGI processes: nothing was restarted.
+    assert stack.pids("menu") == baseline["menu_pids"]
+    assert stack.pids("health") == baseline["health_pids"]
+    assert all(map(alive, baseline["menu_pids"] + baseline["health_pids"]))
