@@ -18,6 +18,8 @@ app_on_term(int sig)
 {
 	(void)sig;
 	app_stopping = 1;
+	/* libfcgi retries an interrupted accept unless told to stop. */
+	FCGX_ShutdownPending();
 }
 
 int
