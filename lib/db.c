@@ -148,6 +148,12 @@ static const struct db_index db_indexes[] = {
     {"login_attempts", "key_1_at_1", "{\"key\": 1, \"at\": 1}", 0},
     {"login_attempts", "expiresAt_1", "{\"expiresAt\": 1}", 0},
     {"telegram_auth_claims", "expiresAt_1", "{\"expiresAt\": 1}", 0},
+    {"orders", "branch_1_createdAt_-1", "{\"branch\": 1, \"createdAt\": -1}", 0},
+    {"orders", "branch_1_localDay_1", "{\"branch\": 1, \"localDay\": 1}", 0},
+    {"order_numbers", "branch_1_number_-1", "{\"branch\": 1, \"number\": -1}", 0},
+    {"order_events", "order_1_version_1", "{\"order\": 1, \"version\": 1}", 0},
+    {"idempotency_keys", "expiresAt_1", "{\"expiresAt\": 1}", 0},
+    {"outbox", "nextAt_1", "{\"nextAt\": 1}", 0},
 };
 
 int

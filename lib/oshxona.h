@@ -376,6 +376,26 @@ extern struct config app_config;
  */
 int app_main(const struct app *app, int argc, char **argv);
 
+/* ------------------------------------------------------------ tashkent.c */
+
+/* Local time in Asia/Tashkent (UTC+5, no daylight saving). */
+struct tashkent_time {
+	char day[11]; /* "2026-11-30": the order's local day for analytics */
+	int hour;     /* 0..23 */
+	int minute;   /* 0..59 */
+	int wday;     /* 0 = Monday .. 6 = Sunday */
+};
+
+void tashkent_time(int64_t utc_ms, struct tashkent_time *t);
+
+/*
+ * 1 when a branch with these workingHours ({"mon": {"open": "10:00",
+ * "close": "23:00"}, ...}) is open at utc_ms; closing times past midnight
+ * (close < open) belong to the day the shift opened. A day without hours
+ * is closed.
+ */
+int tashkent_is_open(const bson_t *hours, int64_t utc_ms);
+
 /* ----------------------------------------------------------------- job.c */
 
 /*
@@ -401,6 +421,7 @@ int cors_handle(struct req *r);
 int cors_origin_of(const char *url, char *out, size_t outlen);
 
 #include "auth.h"
+#include "notify.h"
 
 /* ------------------------------------------------------------- session.c */
 

@@ -30,7 +30,7 @@ DB_PORT=${DB_PORT:-27018}
 STACK_DIR=${STACK_DIR:-$ROOT/var}
 FCGI_CHILDREN=${FCGI_CHILDREN:-2}
 DEMO_DATA=${DEMO_DATA-$ROOT/data/demo.json}
-APPS=(health menu auth)
+APPS=(health menu auth orders chanauth)
 
 RUN=$STACK_DIR/run
 LOGS=$STACK_DIR/logs
@@ -201,6 +201,7 @@ start() {
 	else
 		export MONGODB_URI="mongodb://127.0.0.1:$DB_PORT/oshxona"
 	fi
+	export NCHAN_PUBLISH_SOCKET=$RUN/nchan-publish.sock
 	if [ -f "$ROOT/.env" ]; then
 		export OSHXONA_ENV_FILE=${OSHXONA_ENV_FILE:-$ROOT/.env}
 	else

@@ -1,6 +1,6 @@
 /*
  * purge-expired - deletes what has outlived its expiresAt: customer
- * sessions, login attempts, Telegram sign-in claims. FerretDB has no TTL
+ * sessions, login attempts, Telegram sign-in claims, idempotency keys. FerretDB has no TTL
  * index (FACTS.md), so this job is what keeps those collections small;
  * readers check expiresAt themselves, so a late run is never unsafe.
  * Runs from cron (cron/crontab) under a lock, so two runs never overlap.
@@ -11,7 +11,7 @@
 #include "oshxona.h"
 
 static const char *const purge_collections[] = {"sessions", "login_attempts",
-                                                "telegram_auth_claims"};
+                                                "telegram_auth_claims", "idempotency_keys"};
 
 int
 main(void)

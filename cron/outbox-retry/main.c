@@ -1,0 +1,57 @@
+/*
+ * outbox-retry - drains the outbox: Telegram messages and Nchan events
+ * that could not leave at once (notify.h) are tried again with backoff,
+ * and given up on after OUTBOX_MAX_ATTEMPTS (outbox_dead). Runs every
+ * minute from cron (cron/crontab) under a lock, so there is only ever one
+ * runner; it stops after about 50 s of passes so that one run rarely
+ * makes the next one skip.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "oshxona.h"
+
+#define RETRY_BATCH     500                  /* items per outbox_run pass */
+#define RETRY_BUDGET_MS ((int64_t)50 * 1000) /* no new pass after this */
+
+int
+main(void)
+{
+	struct config cfg;
+	char err[256];
+	mongoc_client_t *client;
+	int64_t start, total = 0;
+	int lock, n, rc = 0;
+
+	log_init("outbox-retry", getenv("LOG_LEVEL"), getenv("LOG_FILE"));
+	lock = job_lock("outbox-retry");
+	if (lock < 0)
+		return lock == -2 ? 0 : 1;
+	if (config_load(&cfg, getenv("OSHXONA_ENV_FILE"), err, sizeof(err)) != 0) {
+		log_error("configuration: %s", err);
+		return 1;
+	}
+	mongoc_init();
+	if (db_init(cfg.mongodb_uri, "outbox-retry", NULL) != 0) {
+		mongoc_cleanup();
+		return 1;
+	}
+	client = db_pop();
+	start = db_now_ms();
+	for (;;) {
+		n = outbox_run(client, RETRY_BATCH);
+		if (n < 0) {
+			rc = 1;
+			break;
+		}
+		total += n;
+		if (n == 0 || db_now_ms() - start >= RETRY_BUDGET_MS)
+			break;
+	}
+	if (total > 0)
+		log_info("outbox: %lld items delivered", (long long)total);
+	db_push(client);
+	db_cleanup();
+	mongoc_cleanup();
+	return rc;
+}

@@ -1,0 +1,1334 @@
+/*
+ * orders - place an order, read orders, move an order through the
+ * kitchen. The server prices every line from the database; an order is
+ * in the database before the client hears 201; every write that must not
+ * be doubled is a claim on a unique key (FACTS.md "Concurrency": order
+ * numbers, status versions, idempotency keys), which is exact on FerretDB
+ * and on MongoDB alike. Realtime events and Telegram messages go out after
+ * the write and never fail the request.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "oshxona.h"
+
+#define ORDER_BODY_MAX     (32 * 1024)
+#define ORDER_ITEMS_MAX    50
+#define ORDER_QTY_MAX      99
+#define ORDER_NOTES_MAX    200
+#define ORDER_COMMENT_MAX  500
+#define ORDER_ADDRESS_MAX  300
+#define ORDER_MESSAGE_MAX  500
+#define IDEM_KEY_MAX       128
+#define IDEM_TTL_MS        ((int64_t)24 * 3600 * 1000)
+#define NUMBER_CLAIM_TRIES 64
+#define ROLL_FORWARD_MS    5000 /* a claim this old without its write: claimant died */
+#define LIST_LIMIT_DEFAULT 20
+#define LIST_LIMIT_MAX     100
+
+static const char *const order_types[] = {"delivery", "pickup", "dine_in"};
+static const char *const payment_methods[] = {"cash", "card", "click", "payme"};
+static const char *const statuses[] = {"pending",    "confirmed", "preparing", "ready",
+                                       "delivering", "completed", "cancelled"};
+
+/* ------------------------------------------------------------- helpers */
+
+static int
+order_one_of(const char *s, const char *const *set, size_t n)
+{
+	for (size_t i = 0; s != NULL && i < n; i++) {
+		if (strcmp(s, set[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+#define ONE_OF(s, set) order_one_of((s), (set), sizeof(set) / sizeof((set)[0]))
+
+static void
+order_db_error(struct req *r, const bson_error_t *error)
+{
+	if (db_error_is_unavailable(error)) {
+		log_warn("database unavailable: %s", error->message);
+		resp_error(r, 503, "Database unavailable, try again shortly");
+	} else {
+		log_error("database: %s", error->message);
+		resp_error(r, 500, "Database error");
+	}
+}
+
+/* Finds one document; *out is a copy (the caller's). 1 found, 0 not, -1 error. */
+static int
+order_find_one(mongoc_client_t *client, const char *collection, const bson_t *filter,
+               const bson_t *opts, bson_t **out, bson_error_t *error)
+{
+	mongoc_collection_t *coll = db_collection(client, collection);
+	mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+	const bson_t *doc;
+	int rc = 0;
+
+	*out = NULL;
+	if (mongoc_cursor_next(cursor, &doc)) {
+		*out = bson_copy(doc);
+		rc = 1;
+	} else if (mongoc_cursor_error(cursor, error)) {
+		rc = -1;
+	}
+	mongoc_cursor_destroy(cursor);
+	mongoc_collection_destroy(coll);
+	return rc;
+}
+
+static int
+order_insert(mongoc_client_t *client, const char *collection, const bson_t *doc,
+             bson_error_t *error)
+{
+	mongoc_collection_t *coll = db_collection(client, collection);
+	bool ok = mongoc_collection_insert_one(coll, doc, NULL, NULL, error);
+
+	mongoc_collection_destroy(coll);
+	return ok ? 0 : -1;
+}
+
+static void
+order_delete(mongoc_client_t *client, const char *collection, const bson_t *filter)
+{
+	mongoc_collection_t *coll = db_collection(client, collection);
+	bson_error_t error;
+
+	if (!mongoc_collection_delete_one(coll, filter, NULL, NULL, &error))
+		log_warn("cleanup in %s failed: %s", collection, error.message);
+	mongoc_collection_destroy(coll);
+}
+
+static const char *
+doc_utf8(const bson_t *doc, const char *key)
+{
+	bson_iter_t it;
+
+	if (bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_UTF8(&it))
+		return bson_iter_utf8(&it, NULL);
+	return NULL;
+}
+
+static int64_t
+doc_int(const bson_t *doc, const char *key, int64_t fallback)
+{
+	bson_iter_t it;
+
+	if (bson_iter_init_find(&it, doc, key) &&
+	    (BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it)))
+		return bson_iter_as_int64(&it);
+	return fallback;
+}
+
+static int
+doc_bool(const bson_t *doc, const char *key)
+{
+	bson_iter_t it;
+
+	return bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_BOOL(&it) &&
+	       bson_iter_bool(&it);
+}
+
+static int
+doc_oid(const bson_t *doc, const char *key, bson_oid_t *out)
+{
+	bson_iter_t it;
+
+	if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_OID(&it))
+		return -1;
+	bson_oid_copy(bson_iter_oid(&it), out);
+	return 0;
+}
+
+/* The order as the API shows it. */
+static json_object *
+order_json(const bson_t *order)
+{
+	return json_from_bson(order);
+}
+
+static void
+order_respond(struct req *r, int status, const bson_t *order)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "success", json_object_new_boolean(1));
+	json_object_object_add(o, "data", order_json(order));
+	resp_header(r, "Cache-Control", "no-store");
+	resp_json(r, status, o);
+	json_object_put(o);
+}
+
+/* --------------------------------------------------------- validation */
+
+/* What a valid POST /api/orders body holds. */
+struct order_input {
+	size_t nitems;
+	struct {
+		bson_oid_t product;
+		int64_t quantity;
+		const char *notes;
+		int has_price;
+		int64_t price; /* what the client believes the price is */
+	} items[ORDER_ITEMS_MAX];
+	const char *order_type;
+	const char *payment_method;
+	bson_oid_t branch;
+	const char *address;
+	int has_location;
+	double lat, lng;
+	const char *phone;
+	const char *comment;
+	int64_t table_number; /* 0 when absent */
+	int has_total;
+	int64_t total;
+};
+
+/* A string field of at most max code points, or absent (optional). */
+static int
+order_text(struct req *r, json_object *body, const char *key, size_t min, size_t max,
+           const char **out)
+{
+	json_object *v;
+	size_t n;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(body, key, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_string)) {
+		resp_error(r, 400, "%s must be a string", key);
+		return -1;
+	}
+	n = utf8_length(json_object_get_string(v));
+	if (n < min || n > max) {
+		resp_error(r, 422, "%s must be %zu..%zu characters", key, min, max);
+		return -1;
+	}
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+/* Phone numbers: optional '+', then 9..15 digits (Uzbek: +998 and 9). */
+static int
+order_phone_valid(const char *p)
+{
+	size_t n = 0;
+
+	if (*p == '+')
+		p++;
+	for (; *p != '\0'; p++, n++) {
+		if (!isdigit((unsigned char)*p))
+			return 0;
+	}
+	return n >= 9 && n <= 15;
+}
+
+static int
+order_items(struct req *r, json_object *arr, struct order_input *in)
+{
+	static const char *const allowed[] = {"productId", "quantity", "notes", "price", "name"};
+	size_t n;
+
+	if (arr == NULL || !json_object_is_type(arr, json_type_array)) {
+		resp_error(r, 400, "items must be an array");
+		return -1;
+	}
+	n = json_object_array_length(arr);
+	if (n < 1 || n > ORDER_ITEMS_MAX) {
+		resp_error(r, 422, "items must hold 1..%d lines", ORDER_ITEMS_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *it = json_object_array_get_idx(arr, i), *v;
+		const char *id;
+
+		if (!json_object_is_type(it, json_type_object)) {
+			resp_error(r, 400, "items[%zu] must be an object", i);
+			return -1;
+		}
+		json_object_object_foreach(it, key, val)
+		{
+			(void)val;
+			if (!ONE_OF(key, allowed)) {
+				resp_error(r, 400, "items[%zu].%s is not a known field", i, key);
+				return -1;
+			}
+		}
+		id = json_get_string(it, "productId");
+		if (id == NULL || parse_oid(id, &in->items[i].product) != 0) {
+			resp_error(r, 400, "items[%zu].productId must be a 24-hex id", i);
+			return -1;
+		}
+		if (!json_object_object_get_ex(it, "quantity", &v) ||
+		    !json_object_is_type(v, json_type_int)) {
+			resp_error(r, 400, "items[%zu].quantity must be an integer", i);
+			return -1;
+		}
+		if (json_get_int64(it, "quantity", 1, ORDER_QTY_MAX, &in->items[i].quantity) != 0) {
+			resp_error(r, 422, "items[%zu].quantity must be 1..%d", i, ORDER_QTY_MAX);
+			return -1;
+		}
+		in->items[i].notes = NULL;
+		if (json_object_object_get_ex(it, "notes", &v) &&
+		    !json_object_is_type(v, json_type_null)) {
+			if (!json_object_is_type(v, json_type_string)) {
+				resp_error(r, 400, "items[%zu].notes must be a string", i);
+				return -1;
+			}
+			if (utf8_length(json_object_get_string(v)) > ORDER_NOTES_MAX) {
+				resp_error(r, 422, "items[%zu].notes must be at most %d characters",
+				           i, ORDER_NOTES_MAX);
+				return -1;
+			}
+			in->items[i].notes = json_object_get_string(v);
+		}
+		/* A price the client shows is checked, never used. */
+		in->items[i].has_price = json_object_object_get_ex(it, "price", &v);
+		if (in->items[i].has_price &&
+		    json_get_int64(it, "price", 0, INT64_MAX - 1, &in->items[i].price) != 0) {
+			resp_error(r, 400, "items[%zu].price must be an integer number of so'm", i);
+			return -1;
+		}
+	}
+	in->nitems = n;
+	return 0;
+}
+
+/* Validates the body into in; -1 after answering 400/422. */
+static int
+order_validate(struct req *r, json_object *body, struct order_input *in)
+{
+	static const char *const allowed[] = {
+	    "items",    "orderType", "paymentMethod", "branchId",    "address",
+	    "location", "phone",     "comment",       "tableNumber", "total"};
+	json_object *v;
+	const char *s;
+
+	memset(in, 0, sizeof(*in));
+	json_object_object_foreach(body, key, val)
+	{
+		(void)val;
+		if (!ONE_OF(key, allowed)) {
+			resp_error(r, 400, "%s is not a known field", key);
+			return -1;
+		}
+	}
+	json_object_object_get_ex(body, "items", &v);
+	if (order_items(r, json_object_object_get_ex(body, "items", &v) ? v : NULL, in) != 0)
+		return -1;
+	in->order_type = json_get_string(body, "orderType");
+	if (!ONE_OF(in->order_type, order_types)) {
+		resp_error(r, 400, "orderType must be delivery, pickup or dine_in");
+		return -1;
+	}
+	in->payment_method = json_get_string(body, "paymentMethod");
+	if (!ONE_OF(in->payment_method, payment_methods)) {
+		resp_error(r, 400, "paymentMethod must be cash, card, click or payme");
+		return -1;
+	}
+	s = json_get_string(body, "branchId");
+	if (s == NULL || parse_oid(s, &in->branch) != 0) {
+		resp_error(r, 400, "branchId must be a 24-hex id");
+		return -1;
+	}
+	if (order_text(r, body, "address", 5, ORDER_ADDRESS_MAX, &in->address) != 0 ||
+	    order_text(r, body, "comment", 0, ORDER_COMMENT_MAX, &in->comment) != 0 ||
+	    order_text(r, body, "phone", 1, 20, &in->phone) != 0)
+		return -1;
+	if (in->phone != NULL && !order_phone_valid(in->phone)) {
+		resp_error(r, 422, "phone must be digits with an optional '+', e.g. +998901234567");
+		return -1;
+	}
+	if (json_object_object_get_ex(body, "location", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		json_object *lat, *lng;
+		if (!json_object_is_type(v, json_type_object) ||
+		    json_object_object_length(v) != 2 ||
+		    !json_object_object_get_ex(v, "lat", &lat) ||
+		    !json_object_object_get_ex(v, "lng", &lng) ||
+		    !(json_object_is_type(lat, json_type_double) ||
+		      json_object_is_type(lat, json_type_int)) ||
+		    !(json_object_is_type(lng, json_type_double) ||
+		      json_object_is_type(lng, json_type_int))) {
+			resp_error(r, 400, "location must be {\"lat\": number, \"lng\": number}");
+			return -1;
+		}
+		in->lat = json_object_get_double(lat);
+		in->lng = json_object_get_double(lng);
+		if (!(in->lat >= -90 && in->lat <= 90 && in->lng >= -180 && in->lng <= 180)) {
+			resp_error(r, 422, "location is out of range");
+			return -1;
+		}
+		in->has_location = 1;
+	}
+	if (json_object_object_get_ex(body, "tableNumber", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		if (json_get_int64(body, "tableNumber", 1, 999, &in->table_number) != 0) {
+			resp_error(r, 422, "tableNumber must be an integer 1..999");
+			return -1;
+		}
+	}
+	if (json_object_object_get_ex(body, "total", &v)) {
+		in->has_total = 1;
+		if (json_get_int64(body, "total", 0, INT64_MAX - 1, &in->total) != 0) {
+			resp_error(r, 400, "total must be an integer number of so'm");
+			return -1;
+		}
+	}
+	if (strcmp(in->order_type, "delivery") == 0) {
+		if (in->address == NULL && !in->has_location) {
+			resp_error(r, 422, "address or location is required for delivery");
+			return -1;
+		}
+		if (in->phone == NULL) {
+			resp_error(r, 422, "phone is required for delivery");
+			return -1;
+		}
+	}
+	if (strcmp(in->order_type, "dine_in") == 0 && in->table_number == 0) {
+		resp_error(r, 422, "tableNumber is required for dine_in");
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- create */
+
+/* A product as priced at order time. */
+struct priced {
+	bson_oid_t id;
+	char name[256];
+	char name_ru[256];
+	int64_t price;
+	int active;
+	int available;
+	int found;
+};
+
+/*
+ * Loads the products of the order. Returns 0, or -1 after answering: 409
+ * naming products that are unknown, hidden or out of stock (the customer
+ * can drop them from the cart), 503/500 on a database error.
+ */
+static int
+order_price_lines(struct req *r, mongoc_client_t *client, const struct order_input *in,
+                  struct priced *p)
+{
+	mongoc_collection_t *coll = db_collection(client, "products");
+	bson_t filter, ids, inner;
+	mongoc_cursor_t *cursor;
+	const bson_t *doc;
+	bson_error_t error;
+	char missing[1024] = "";
+	size_t used = 0;
+
+	bson_init(&filter);
+	BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &inner);
+	BSON_APPEND_ARRAY_BEGIN(&inner, "$in", &ids);
+	for (size_t i = 0; i < in->nitems; i++) {
+		char k[24];
+		snprintf(k, sizeof(k), "%zu", i);
+		BSON_APPEND_OID(&ids, k, &in->items[i].product);
+		memset(&p[i], 0, sizeof(p[i]));
+		bson_oid_copy(&in->items[i].product, &p[i].id);
+	}
+	bson_append_array_end(&inner, &ids);
+	bson_append_document_end(&filter, &inner);
+	cursor = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
+	while (mongoc_cursor_next(cursor, &doc)) {
+		bson_oid_t id;
+		if (doc_oid(doc, "_id", &id) != 0)
+			continue;
+		for (size_t i = 0; i < in->nitems; i++) {
+			if (!bson_oid_equal(&id, &p[i].id))
+				continue;
+			p[i].found = 1;
+			p[i].price = doc_int(doc, "price", -1);
+			p[i].active = doc_bool(doc, "isActive");
+			p[i].available = doc_bool(doc, "isAvailable");
+			snprintf(p[i].name, sizeof(p[i].name), "%s",
+			         doc_utf8(doc, "name") ? doc_utf8(doc, "name") : "");
+			snprintf(p[i].name_ru, sizeof(p[i].name_ru), "%s",
+			         doc_utf8(doc, "nameRu") ? doc_utf8(doc, "nameRu") : "");
+		}
+	}
+	if (mongoc_cursor_error(cursor, &error)) {
+		mongoc_cursor_destroy(cursor);
+		bson_destroy(&filter);
+		mongoc_collection_destroy(coll);
+		order_db_error(r, &error);
+		return -1;
+	}
+	mongoc_cursor_destroy(cursor);
+	bson_destroy(&filter);
+	mongoc_collection_destroy(coll);
+
+	for (size_t i = 0; i < in->nitems; i++) {
+		char hex[25];
+		int n;
+		if (p[i].found && p[i].active && p[i].available && p[i].price >= 0)
+			continue;
+		bson_oid_to_string(&p[i].id, hex);
+		n = snprintf(missing + used, sizeof(missing) - used, "%s%s", used ? ", " : "",
+		             p[i].found && p[i].active ? p[i].name : hex);
+		if (n > 0 && (size_t)n < sizeof(missing) - used)
+			used += (size_t)n;
+	}
+	if (used > 0) {
+		resp_error(r, 409, "Not available now: %s", missing);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Claims the idempotency key for this user. Returns 1 claimed (go on), 0
+ * after answering with the first request's order (200) or 409 while that
+ * request is still in flight, -1 after answering an error.
+ */
+static int
+order_claim_idempotency(struct req *r, mongoc_client_t *client, const bson_oid_t *user,
+                        const char *key, const bson_oid_t *order_id, char *claim_id,
+                        size_t claim_len)
+{
+	char uhex[25];
+	int64_t now = db_now_ms();
+	bson_t *doc, *filter, *found = NULL, *order = NULL;
+	bson_error_t error;
+	bson_oid_t first;
+	int rc;
+
+	bson_oid_to_string(user, uhex);
+	snprintf(claim_id, claim_len, "%s:%s", uhex, key);
+	doc = BCON_NEW("_id", BCON_UTF8(claim_id), "order", BCON_OID(order_id), "createdAt",
+	               BCON_DATE_TIME(now), "expiresAt", BCON_DATE_TIME(now + IDEM_TTL_MS));
+	rc = order_insert(client, "idempotency_keys", doc, &error);
+	bson_destroy(doc);
+	if (rc == 0)
+		return 1;
+	if (!db_error_is_duplicate(&error)) {
+		order_db_error(r, &error);
+		return -1;
+	}
+	/* A retry: answer with the first request's order. */
+	filter = BCON_NEW("_id", BCON_UTF8(claim_id));
+	rc = order_find_one(client, "idempotency_keys", filter, NULL, &found, &error);
+	bson_destroy(filter);
+	if (rc == 1 && doc_oid(found, "order", &first) == 0) {
+		filter = BCON_NEW("_id", BCON_OID(&first));
+		rc = order_find_one(client, "orders", filter, NULL, &order, &error);
+		bson_destroy(filter);
+	}
+	if (rc < 0) {
+		order_db_error(r, &error);
+	} else if (order != NULL) {
+		resp_header(r, "Idempotent-Replayed", "true");
+		order_respond(r, 200, order);
+	} else {
+		resp_error(r, 409, "A request with this Idempotency-Key is still in progress");
+	}
+	if (found != NULL)
+		bson_destroy(found);
+	if (order != NULL)
+		bson_destroy(order);
+	return rc < 0 ? -1 : 0;
+}
+
+/* The highest number claimed so far for branch; 0 for none, -1 on error. */
+static int64_t
+order_last_number(mongoc_client_t *client, const bson_oid_t *branch, bson_error_t *error)
+{
+	bson_t *filter = BCON_NEW("branch", BCON_OID(branch));
+	bson_t *opts = BCON_NEW("sort", "{", "number", BCON_INT32(-1), "}", "limit", BCON_INT32(1));
+	bson_t *doc = NULL;
+	int rc = order_find_one(client, "order_numbers", filter, opts, &doc, error);
+	int64_t n = rc == 1 ? doc_int(doc, "number", 0) : rc;
+
+	if (doc != NULL)
+		bson_destroy(doc);
+	bson_destroy(opts);
+	bson_destroy(filter);
+	return n;
+}
+
+/*
+ * Claims the next human order number of the branch: an insert under the
+ * unique _id "<branch>:<n>"; a racing request that took n makes us re-read
+ * the highest and try again. Returns the number, or -1 (error set).
+ */
+static int64_t
+order_claim_number(mongoc_client_t *client, const bson_oid_t *branch, const bson_oid_t *order,
+                   bson_error_t *error)
+{
+	char bhex[25], id[48];
+	int64_t n = order_last_number(client, branch, error);
+
+	bson_oid_to_string(branch, bhex);
+	for (int tries = 0; n >= 0 && tries < NUMBER_CLAIM_TRIES; tries++) {
+		bson_t *doc;
+		int rc;
+
+		n++;
+		snprintf(id, sizeof(id), "%s:%lld", bhex, (long long)n);
+		doc = BCON_NEW("_id", BCON_UTF8(id), "branch", BCON_OID(branch), "number",
+		               BCON_INT64(n), "order", BCON_OID(order), "at",
+		               BCON_DATE_TIME(db_now_ms()));
+		rc = order_insert(client, "order_numbers", doc, error);
+		bson_destroy(doc);
+		if (rc == 0)
+			return n;
+		if (!db_error_is_duplicate(error))
+			return -1;
+		/* Someone took n: jump past everyone who claimed meanwhile. */
+		int64_t last = order_last_number(client, branch, error);
+		if (last < 0)
+			return -1;
+		if (last > n)
+			n = last;
+	}
+	if (n >= 0)
+		bson_set_error(error, 0, 0, "no free order number after %d tries",
+		               NUMBER_CLAIM_TRIES);
+	return -1;
+}
+
+/* The board's summary of an order (new-order, order-updated events). */
+static json_object *
+order_summary(const bson_t *order)
+{
+	json_object *all = json_from_bson(order), *o = json_object_new_object();
+	const char *keep[] = {"_id",           "number", "status",    "version",  "orderType",
+	                      "paymentMethod", "total",  "items",     "customer", "tableNumber",
+	                      "address",       "phone",  "createdAt", "updatedAt"};
+
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		json_object *v;
+		if (json_object_object_get_ex(all, keep[i], &v))
+			json_object_object_add(o, keep[i], json_object_get(v));
+	}
+	json_object_put(all);
+	return o;
+}
+
+/* POST /api/orders */
+static void
+order_create(struct req *r)
+{
+	struct order_input *in = NULL;
+	struct priced *p = NULL;
+	json_object *body = NULL, *summary;
+	mongoc_client_t *client = db_pop();
+	struct who who;
+	bson_t *filter = NULL, *branch = NULL, *user = NULL, order, arr, line, hist, entry, sub;
+	bson_error_t error;
+	bson_oid_t order_id;
+	const char *key = req_header(r, "Idempotency-Key");
+	char claim_id[200] = "", bhex[25], hkey[24];
+	int64_t now = db_now_ms(), subtotal = 0, fee = 0, min_order, number;
+	struct tashkent_time lt;
+	bson_iter_t it;
+	int rc, order_inited = 0;
+
+	if (authz(r, client, AUTHZ_CUSTOMER, NULL, &who) != 0)
+		goto done;
+	if (key != NULL) {
+		size_t n = strlen(key);
+		int ok = n >= 1 && n <= IDEM_KEY_MAX;
+		for (size_t i = 0; ok && i < n; i++)
+			ok = key[i] > 0x20 && key[i] < 0x7f;
+		if (!ok) {
+			resp_error(r, 400, "Idempotency-Key must be 1..%d visible ASCII characters",
+			           IDEM_KEY_MAX);
+			goto done;
+		}
+	}
+	body = req_json(r, ORDER_BODY_MAX);
+	if (body == NULL)
+		goto done;
+	in = xcalloc(1, sizeof(*in));
+	if (order_validate(r, body, in) != 0)
+		goto done;
+
+	filter = BCON_NEW("_id", BCON_OID(&in->branch), "isActive", BCON_BOOL(true));
+	rc = order_find_one(client, "branches", filter, NULL, &branch, &error);
+	bson_destroy(filter);
+	filter = NULL;
+	if (rc < 0) {
+		order_db_error(r, &error);
+		goto done;
+	}
+	if (rc == 0) {
+		resp_error(r, 422, "branchId names no open branch");
+		goto done;
+	}
+	{
+		bson_t hours;
+		int open = doc_bool(branch, "isOpen");
+		if (open && bson_iter_init_find(&it, branch, "workingHours") &&
+		    BSON_ITER_HOLDS_DOCUMENT(&it)) {
+			const uint8_t *data;
+			uint32_t len;
+			bson_iter_document(&it, &len, &data);
+			bson_init_static(&hours, data, len);
+			open = tashkent_is_open(&hours, now);
+		}
+		if (!open) {
+			resp_error(r, 422, "The branch is closed now");
+			goto done;
+		}
+	}
+
+	p = xcalloc(in->nitems, sizeof(*p));
+	if (order_price_lines(r, client, in, p) != 0)
+		goto done;
+	for (size_t i = 0; i < in->nitems; i++) {
+		if (in->items[i].has_price && in->items[i].price != p[i].price) {
+			resp_error(r, 409, "The price of %s is now %lld so'm", p[i].name,
+			           (long long)p[i].price);
+			goto done;
+		}
+		subtotal += p[i].price * in->items[i].quantity;
+	}
+	if (strcmp(in->order_type, "delivery") == 0) {
+		fee = doc_int(branch, "deliveryFee", 0);
+		min_order = doc_int(branch, "minOrder", 0);
+		if (subtotal < min_order) {
+			resp_error(r, 422, "The minimum order for delivery is %lld so'm",
+			           (long long)min_order);
+			goto done;
+		}
+	}
+	if (in->has_total && in->total != subtotal + fee) {
+		resp_error(r, 409, "The total is now %lld so'm", (long long)(subtotal + fee));
+		goto done;
+	}
+
+	/* The customer's name and language for the board and the messages. */
+	filter = BCON_NEW("_id", BCON_OID(&who.id));
+	rc = order_find_one(client, "users", filter, NULL, &user, &error);
+	bson_destroy(filter);
+	filter = NULL;
+	if (rc < 0) {
+		order_db_error(r, &error);
+		goto done;
+	}
+
+	bson_oid_init(&order_id, NULL);
+	if (key != NULL) {
+		rc = order_claim_idempotency(r, client, &who.id, key, &order_id, claim_id,
+		                             sizeof(claim_id));
+		if (rc <= 0)
+			goto done;
+	}
+	number = order_claim_number(client, &in->branch, &order_id, &error);
+	if (number < 0) {
+		order_db_error(r, &error);
+		goto release;
+	}
+
+	tashkent_time(now, &lt);
+	bson_init(&order);
+	order_inited = 1;
+	BSON_APPEND_OID(&order, "_id", &order_id);
+	BSON_APPEND_INT64(&order, "number", number);
+	BSON_APPEND_OID(&order, "branch", &in->branch);
+	BSON_APPEND_OID(&order, "user", &who.id);
+	BSON_APPEND_DOCUMENT_BEGIN(&order, "customer", &sub);
+	if (user != NULL) {
+		BSON_APPEND_UTF8(&sub, "firstName",
+		                 doc_utf8(user, "firstName") ? doc_utf8(user, "firstName") : "");
+		BSON_APPEND_UTF8(&sub, "language",
+		                 doc_utf8(user, "language") ? doc_utf8(user, "language") : "uz");
+		if (bson_iter_init_find(&it, user, "telegramId"))
+			BSON_APPEND_INT64(&sub, "telegramId", bson_iter_as_int64(&it));
+	}
+	bson_append_document_end(&order, &sub);
+	BSON_APPEND_ARRAY_BEGIN(&order, "items", &arr);
+	for (size_t i = 0; i < in->nitems; i++) {
+		snprintf(hkey, sizeof(hkey), "%zu", i);
+		BSON_APPEND_DOCUMENT_BEGIN(&arr, hkey, &line);
+		BSON_APPEND_OID(&line, "productId", &p[i].id);
+		BSON_APPEND_UTF8(&line, "name", p[i].name);
+		BSON_APPEND_UTF8(&line, "nameRu", p[i].name_ru);
+		BSON_APPEND_INT64(&line, "price", p[i].price);
+		BSON_APPEND_INT64(&line, "quantity", in->items[i].quantity);
+		BSON_APPEND_INT64(&line, "total", p[i].price * in->items[i].quantity);
+		if (in->items[i].notes != NULL)
+			BSON_APPEND_UTF8(&line, "notes", in->items[i].notes);
+		bson_append_document_end(&arr, &line);
+	}
+	bson_append_array_end(&order, &arr);
+	BSON_APPEND_INT64(&order, "subtotal", subtotal);
+	BSON_APPEND_INT64(&order, "deliveryFee", fee);
+	BSON_APPEND_INT64(&order, "total", subtotal + fee);
+	BSON_APPEND_UTF8(&order, "orderType", in->order_type);
+	BSON_APPEND_UTF8(&order, "paymentMethod", in->payment_method);
+	BSON_APPEND_UTF8(&order, "paymentStatus", "pending");
+	if (in->address != NULL)
+		BSON_APPEND_UTF8(&order, "address", in->address);
+	if (in->has_location) {
+		BSON_APPEND_DOCUMENT_BEGIN(&order, "location", &sub);
+		BSON_APPEND_DOUBLE(&sub, "lat", in->lat);
+		BSON_APPEND_DOUBLE(&sub, "lng", in->lng);
+		bson_append_document_end(&order, &sub);
+	}
+	if (in->phone != NULL)
+		BSON_APPEND_UTF8(&order, "phone", in->phone);
+	if (in->comment != NULL)
+		BSON_APPEND_UTF8(&order, "comment", in->comment);
+	if (in->table_number > 0)
+		BSON_APPEND_INT64(&order, "tableNumber", in->table_number);
+	BSON_APPEND_UTF8(&order, "status", "pending");
+	BSON_APPEND_INT64(&order, "version", 0);
+	BSON_APPEND_ARRAY_BEGIN(&order, "statusHistory", &hist);
+	BSON_APPEND_DOCUMENT_BEGIN(&hist, "0", &entry);
+	BSON_APPEND_UTF8(&entry, "status", "pending");
+	BSON_APPEND_NULL(&entry, "message");
+	BSON_APPEND_DATE_TIME(&entry, "timestamp", now);
+	BSON_APPEND_OID(&entry, "updatedBy", &who.id);
+	bson_append_document_end(&hist, &entry);
+	bson_append_array_end(&order, &hist);
+	BSON_APPEND_UTF8(&order, "localDay", lt.day);
+	BSON_APPEND_INT32(&order, "localHour", lt.hour);
+	if (key != NULL)
+		BSON_APPEND_UTF8(&order, "idempotencyKey", key);
+	BSON_APPEND_DATE_TIME(&order, "createdAt", now);
+	BSON_APPEND_DATE_TIME(&order, "updatedAt", now);
+
+	/* Acknowledged (w: majority on MongoDB) before the customer hears 201. */
+	if (order_insert(client, "orders", &order, &error) != 0) {
+		order_db_error(r, &error);
+		goto release;
+	}
+	bson_oid_to_string(&order_id, bhex);
+	{
+		char loc[64];
+		snprintf(loc, sizeof(loc), "/api/orders/%s", bhex);
+		resp_header(r, "Location", loc);
+	}
+	order_respond(r, 201, &order);
+
+	summary = order_summary(&order);
+	bson_oid_to_string(&in->branch, bhex);
+	notify_publish(client, "branch", bhex, "new-order", summary);
+	json_object_put(summary);
+	goto done;
+
+release:
+	/* The request failed after claiming its key: let a retry try again. */
+	if (claim_id[0] != '\0') {
+		filter = BCON_NEW("_id", BCON_UTF8(claim_id));
+		order_delete(client, "idempotency_keys", filter);
+	}
+done:
+	if (order_inited)
+		bson_destroy(&order);
+	if (filter != NULL)
+		bson_destroy(filter);
+	if (branch != NULL)
+		bson_destroy(branch);
+	if (user != NULL)
+		bson_destroy(user);
+	free(p);
+	free(in);
+	json_object_put(body);
+	db_push(client);
+}
+
+/* --------------------------------------------------------------- read */
+
+/*
+ * Loads the order named by the path for who: the customer who placed it
+ * or staff of its branch. Returns 1 with *order set, or 0 after answering
+ * 400/404 (a customer never learns that another's order exists), 403
+ * (staff of another branch) or 503.
+ */
+static int
+order_load_for(struct req *r, mongoc_client_t *client, const struct who *who, bson_t **order)
+{
+	bson_oid_t id, owner, branch;
+	bson_t *filter;
+	bson_error_t error;
+	int rc;
+
+	*order = NULL;
+	if (parse_oid(r->params[0], &id) != 0) {
+		resp_error(r, 400, "Malformed order id");
+		return 0;
+	}
+	filter = BCON_NEW("_id", BCON_OID(&id));
+	rc = order_find_one(client, "orders", filter, NULL, order, &error);
+	bson_destroy(filter);
+	if (rc < 0) {
+		order_db_error(r, &error);
+		return 0;
+	}
+	if (rc == 1 && who->kind == WHO_CUSTOMER && doc_oid(*order, "user", &owner) == 0 &&
+	    bson_oid_equal(&owner, &who->id))
+		return 1;
+	if (rc == 1 && who->kind == WHO_STAFF && doc_oid(*order, "branch", &branch) == 0) {
+		if (authz_branch(who, &branch))
+			return 1;
+		resp_error(r, 403, "This order belongs to another branch");
+	} else {
+		resp_error(r, 404, "Order not found");
+	}
+	if (*order != NULL)
+		bson_destroy(*order);
+	*order = NULL;
+	return 0;
+}
+
+/* GET /api/orders/{id} */
+static void
+order_get(struct req *r)
+{
+	mongoc_client_t *client = db_pop();
+	struct who who;
+	bson_t *order = NULL;
+
+	if (authz(r, client, AUTHZ_ANY, NULL, &who) == 0 && order_load_for(r, client, &who, &order))
+		order_respond(r, 200, order);
+	if (order != NULL)
+		bson_destroy(order);
+	db_push(client);
+}
+
+/* Runs filter with paging and answers {"data", "total", "limit", "offset"}. */
+static void
+order_list(struct req *r, mongoc_client_t *client, const bson_t *filter, int64_t limit,
+           int64_t offset)
+{
+	mongoc_collection_t *coll = db_collection(client, "orders");
+	bson_t *opts = BCON_NEW("sort", "{", "createdAt", BCON_INT32(-1), "}", "skip",
+	                        BCON_INT64(offset), "limit", BCON_INT64(limit));
+	mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+	json_object *o, *data = json_object_new_array();
+	const bson_t *doc;
+	bson_error_t error;
+	int64_t total;
+
+	while (mongoc_cursor_next(cursor, &doc))
+		json_object_array_add(data, order_json(doc));
+	if (mongoc_cursor_error(cursor, &error) ||
+	    (total = mongoc_collection_count_documents(coll, filter, NULL, NULL, NULL, &error)) <
+	        0) {
+		order_db_error(r, &error);
+		json_object_put(data);
+	} else {
+		o = json_object_new_object();
+		json_object_object_add(o, "success", json_object_new_boolean(1));
+		json_object_object_add(o, "data", data);
+		json_object_object_add(o, "total", json_object_new_int64(total));
+		json_object_object_add(o, "limit", json_object_new_int64(limit));
+		json_object_object_add(o, "offset", json_object_new_int64(offset));
+		resp_header(r, "Cache-Control", "no-store");
+		resp_json(r, 200, o);
+		json_object_put(o);
+	}
+	mongoc_cursor_destroy(cursor);
+	bson_destroy(opts);
+	mongoc_collection_destroy(coll);
+}
+
+/* GET /api/orders?limit&offset: the customer's own, newest first. */
+static void
+order_mine(struct req *r)
+{
+	static const struct qs_field fields[] = {
+	    {"limit", QS_INT, 1, LIST_LIMIT_MAX},
+	    {"offset", QS_INT, 0, 10000},
+	};
+	struct qs_value vals[2];
+	struct qs q;
+	char err[160];
+	mongoc_client_t *client = db_pop();
+	struct who who;
+	bson_t *filter;
+
+	if (authz(r, client, AUTHZ_CUSTOMER, NULL, &who) != 0)
+		goto done;
+	if (qs_parse(r->query, &q, err, sizeof(err)) != 0 ||
+	    qs_validate(&q, fields, 2, vals, err, sizeof(err)) != 0) {
+		resp_error(r, 400, "%s", err);
+		goto done;
+	}
+	filter = BCON_NEW("user", BCON_OID(&who.id));
+	order_list(r, client, filter, vals[0].present ? vals[0].i : LIST_LIMIT_DEFAULT,
+	           vals[1].present ? vals[1].i : 0);
+	bson_destroy(filter);
+done:
+	db_push(client);
+}
+
+/* "YYYY-MM-DD" exactly. */
+static int
+order_is_day(const char *s)
+{
+	static const char shape[] = "dddd-dd-dd";
+
+	if (strlen(s) != sizeof(shape) - 1)
+		return 0;
+	for (size_t i = 0; shape[i] != '\0'; i++) {
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != '-')
+			return 0;
+	}
+	return 1;
+}
+
+/* GET /api/admin/orders?branch&status&from&to&limit&offset (staff). */
+static void
+order_admin_list(struct req *r)
+{
+	enum { F_BRANCH, F_STATUS, F_FROM, F_TO, F_LIMIT, F_OFFSET, F__MAX };
+	static const struct qs_field fields[F__MAX] = {
+	    [F_BRANCH] = {"branch", QS_OID, 0, 0},
+	    [F_STATUS] = {"status", QS_TEXT, 1, 16},
+	    [F_FROM] = {"from", QS_TEXT, 10, 10},
+	    [F_TO] = {"to", QS_TEXT, 10, 10},
+	    [F_LIMIT] = {"limit", QS_INT, 1, LIST_LIMIT_MAX},
+	    [F_OFFSET] = {"offset", QS_INT, 0, 10000},
+	};
+	struct qs_value v[F__MAX];
+	struct qs q;
+	char err[160];
+	mongoc_client_t *client = db_pop();
+	struct who who;
+	bson_t filter, in, arr, day;
+
+	bson_init(&filter);
+	if (authz(r, client, AUTHZ_STAFF, NULL, &who) != 0)
+		goto done;
+	if (qs_parse(r->query, &q, err, sizeof(err)) != 0 ||
+	    qs_validate(&q, fields, F__MAX, v, err, sizeof(err)) != 0) {
+		resp_error(r, 400, "%s", err);
+		goto done;
+	}
+	if (v[F_STATUS].present && !ONE_OF(v[F_STATUS].text, statuses)) {
+		resp_error(r, 400,
+		           "status must be one of pending, confirmed, preparing, ready, "
+		           "delivering, completed, cancelled");
+		goto done;
+	}
+	if ((v[F_FROM].present && !order_is_day(v[F_FROM].text)) ||
+	    (v[F_TO].present && !order_is_day(v[F_TO].text))) {
+		resp_error(r, 400, "from and to must be local days, YYYY-MM-DD");
+		goto done;
+	}
+	if (v[F_BRANCH].present) {
+		if (!authz_branch(&who, &v[F_BRANCH].oid)) {
+			resp_error(r, 403, "Not allowed for this branch");
+			goto done;
+		}
+		BSON_APPEND_OID(&filter, "branch", &v[F_BRANCH].oid);
+	} else if (strcmp(who.role, "owner") != 0) {
+		/* Everyone but owners sees only their own branches. */
+		BSON_APPEND_DOCUMENT_BEGIN(&filter, "branch", &in);
+		BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
+		for (size_t i = 0; i < who.nbranches; i++) {
+			char k[24];
+			snprintf(k, sizeof(k), "%zu", i);
+			BSON_APPEND_OID(&arr, k, &who.branches[i]);
+		}
+		bson_append_array_end(&in, &arr);
+		bson_append_document_end(&filter, &in);
+	}
+	if (v[F_STATUS].present)
+		BSON_APPEND_UTF8(&filter, "status", v[F_STATUS].text);
+	if (v[F_FROM].present || v[F_TO].present) {
+		BSON_APPEND_DOCUMENT_BEGIN(&filter, "localDay", &day);
+		if (v[F_FROM].present)
+			BSON_APPEND_UTF8(&day, "$gte", v[F_FROM].text);
+		if (v[F_TO].present)
+			BSON_APPEND_UTF8(&day, "$lte", v[F_TO].text);
+		bson_append_document_end(&filter, &day);
+	}
+	order_list(r, client, &filter, v[F_LIMIT].present ? v[F_LIMIT].i : LIST_LIMIT_DEFAULT,
+	           v[F_OFFSET].present ? v[F_OFFSET].i : 0);
+done:
+	bson_destroy(&filter);
+	db_push(client);
+}
+
+/* ------------------------------------------------------------- status */
+
+/* 1 when the kitchen flow allows from -> to for this order type. */
+static int
+order_transition_ok(const char *from, const char *to, const char *order_type)
+{
+	static const char *const flow[] = {"pending", "confirmed", "preparing", "ready"};
+	int delivery = strcmp(order_type, "delivery") == 0;
+
+	if (strcmp(to, "cancelled") == 0)
+		return strcmp(from, "completed") != 0 && strcmp(from, "cancelled") != 0;
+	for (size_t i = 0; i + 1 < sizeof(flow) / sizeof(flow[0]); i++) {
+		if (strcmp(from, flow[i]) == 0)
+			return strcmp(to, flow[i + 1]) == 0;
+	}
+	if (strcmp(from, "ready") == 0)
+		return strcmp(to, delivery ? "delivering" : "completed") == 0;
+	if (strcmp(from, "delivering") == 0)
+		return strcmp(to, "completed") == 0;
+	return 0;
+}
+
+/*
+ * Writes the claimed change into the order. Every writer of one version
+ * writes the same values, so a roll-forward racing the claimant is
+ * harmless: statusHistory is set whole, never pushed.
+ */
+static int
+order_apply(mongoc_client_t *client, const bson_t *order, int64_t version, const char *to,
+            const char *message, const bson_oid_t *by, int64_t at, bson_error_t *error)
+{
+	mongoc_collection_t *coll = db_collection(client, "orders");
+	bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set, hist, entry;
+	bson_iter_t it, h;
+	bson_oid_t id;
+	size_t n = 0;
+	char k[24];
+	bool ok;
+
+	doc_oid(order, "_id", &id);
+	BSON_APPEND_OID(&filter, "_id", &id);
+	BSON_APPEND_INT64(&filter, "version", version - 1);
+	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
+	BSON_APPEND_UTF8(&set, "status", to);
+	BSON_APPEND_INT64(&set, "version", version);
+	BSON_APPEND_DATE_TIME(&set, "updatedAt", at);
+	BSON_APPEND_ARRAY_BEGIN(&set, "statusHistory", &hist);
+	if (bson_iter_init_find(&it, order, "statusHistory") && BSON_ITER_HOLDS_ARRAY(&it) &&
+	    bson_iter_recurse(&it, &h)) {
+		while (bson_iter_next(&h)) {
+			snprintf(k, sizeof(k), "%zu", n++);
+			bson_append_iter(&hist, k, -1, &h);
+		}
+	}
+	snprintf(k, sizeof(k), "%zu", n);
+	BSON_APPEND_DOCUMENT_BEGIN(&hist, k, &entry);
+	BSON_APPEND_UTF8(&entry, "status", to);
+	if (message != NULL)
+		BSON_APPEND_UTF8(&entry, "message", message);
+	else
+		BSON_APPEND_NULL(&entry, "message");
+	BSON_APPEND_DATE_TIME(&entry, "timestamp", at);
+	BSON_APPEND_OID(&entry, "updatedBy", by);
+	bson_append_document_end(&hist, &entry);
+	bson_append_array_end(&set, &hist);
+	bson_append_document_end(&update, &set);
+	ok = mongoc_collection_update_one(coll, &filter, &update, NULL, NULL, error);
+	bson_destroy(&update);
+	bson_destroy(&filter);
+	mongoc_collection_destroy(coll);
+	return ok ? 0 : -1;
+}
+
+/*
+ * A claim exists for version but the order still shows version - 1: if
+ * the claim is old, its claimant died between claim and write; finish its
+ * write so the order is not stuck forever.
+ */
+static void
+order_roll_forward(mongoc_client_t *client, const bson_t *order, const char *event_id,
+                   int64_t version)
+{
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(event_id)), *ev = NULL;
+	bson_error_t error;
+	bson_iter_t it;
+	bson_oid_t by;
+
+	if (order_find_one(client, "order_events", filter, NULL, &ev, &error) == 1 &&
+	    bson_iter_init_find(&it, ev, "at") && BSON_ITER_HOLDS_DATE_TIME(&it) &&
+	    db_now_ms() - bson_iter_date_time(&it) > ROLL_FORWARD_MS && doc_utf8(ev, "to") &&
+	    doc_oid(ev, "byId", &by) == 0) {
+		log_warn("rolling forward %s left half-done by its claimant", event_id);
+		if (order_apply(client, order, version, doc_utf8(ev, "to"), doc_utf8(ev, "message"),
+		                &by, bson_iter_date_time(&it), &error) != 0)
+			log_error("roll forward %s: %s", event_id, error.message);
+	}
+	if (ev != NULL)
+		bson_destroy(ev);
+	bson_destroy(filter);
+}
+
+/* Tells the board, the customer's page and the customer's Telegram. */
+static void
+order_notify_status(mongoc_client_t *client, const bson_t *order, const char *message)
+{
+	json_object *summary = order_summary(order), *ev;
+	char bhex[25], uhex[25], ohex[25];
+	bson_oid_t branch, user, id;
+	bson_iter_t it, sub;
+	const char *language = "uz", *status = doc_utf8(order, "status");
+	int64_t chat = 0, number = doc_int(order, "number", 0);
+	char *text;
+
+	doc_oid(order, "_id", &id);
+	bson_oid_to_string(&id, ohex);
+	if (doc_oid(order, "branch", &branch) == 0) {
+		bson_oid_to_string(&branch, bhex);
+		notify_publish(client, "branch", bhex, "order-updated", summary);
+	}
+	if (bson_iter_init_find(&it, order, "customer") && BSON_ITER_HOLDS_DOCUMENT(&it) &&
+	    bson_iter_recurse(&it, &sub)) {
+		while (bson_iter_next(&sub)) {
+			if (strcmp(bson_iter_key(&sub), "language") == 0 &&
+			    BSON_ITER_HOLDS_UTF8(&sub))
+				language = bson_iter_utf8(&sub, NULL);
+			else if (strcmp(bson_iter_key(&sub), "telegramId") == 0)
+				chat = bson_iter_as_int64(&sub);
+		}
+	}
+	text = telegram_status_text(language, number, status, message);
+	if (doc_oid(order, "user", &user) == 0) {
+		bson_oid_to_string(&user, uhex);
+		ev = json_object_new_object();
+		json_object_object_add(ev, "orderId", json_object_new_string(ohex));
+		json_object_object_add(ev, "number", json_object_new_int64(number));
+		json_object_object_add(ev, "status", json_object_new_string(status));
+		json_object_object_add(ev, "message", json_object_new_string(text));
+		notify_publish(client, "user", uhex, "status-updated", ev);
+		json_object_put(ev);
+	}
+	if (chat != 0)
+		notify_telegram(client, chat, text);
+	free(text);
+	json_object_put(summary);
+}
+
+/* PUT /api/orders/{id}/status {status, message?} */
+static void
+order_set_status(struct req *r)
+{
+	mongoc_client_t *client = db_pop();
+	struct who who;
+	json_object *body = NULL, *v;
+	bson_t *order = NULL, *event = NULL, *filter = NULL, *fresh = NULL;
+	const char *to, *from, *message = NULL, *type;
+	char ohex[25], event_id[48], whex[25];
+	int64_t version, now = db_now_ms();
+	bson_error_t error;
+	bson_oid_t id;
+
+	if (authz(r, client, AUTHZ_ANY, NULL, &who) != 0)
+		goto done;
+	body = req_json(r, 4096);
+	if (body == NULL)
+		goto done;
+	json_object_object_foreach(body, key, val)
+	{
+		(void)val;
+		if (strcmp(key, "status") != 0 && strcmp(key, "message") != 0) {
+			resp_error(r, 400, "%s is not a known field", key);
+			goto done;
+		}
+	}
+	to = json_get_string(body, "status");
+	if (to == NULL) {
+		resp_error(r, 400, "status must be a string");
+		goto done;
+	}
+	if (!ONE_OF(to, statuses)) {
+		resp_error(r, 422,
+		           "status must be one of pending, confirmed, preparing, ready, "
+		           "delivering, completed, cancelled");
+		goto done;
+	}
+	if (json_object_object_get_ex(body, "message", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_string)) {
+			resp_error(r, 400, "message must be a string");
+			goto done;
+		}
+		message = json_object_get_string(v);
+		if (utf8_length(message) > ORDER_MESSAGE_MAX) {
+			resp_error(r, 422, "message must be at most %d characters",
+			           ORDER_MESSAGE_MAX);
+			goto done;
+		}
+	}
+	if (!order_load_for(r, client, &who, &order))
+		goto done;
+	from = doc_utf8(order, "status");
+	type = doc_utf8(order, "orderType");
+	version = doc_int(order, "version", 0);
+	if (who.kind == WHO_CUSTOMER && strcmp(to, "cancelled") != 0) {
+		resp_error(r, 403, "Customers may only cancel their orders");
+		goto done;
+	}
+	if (who.kind == WHO_CUSTOMER && strcmp(from ? from : "", "pending") != 0) {
+		resp_error(r, 409, "The order is %s already; call the branch to cancel it", from);
+		goto done;
+	}
+	if (from == NULL || type == NULL || !order_transition_ok(from, to, type)) {
+		resp_error(r, 409, "The order is %s; it cannot become %s", from ? from : "?", to);
+		goto done;
+	}
+
+	/* The claim: exactly one writer gets version + 1 (FACTS.md). */
+	doc_oid(order, "_id", &id);
+	bson_oid_to_string(&id, ohex);
+	bson_oid_to_string(&who.id, whex);
+	snprintf(event_id, sizeof(event_id), "%s:%lld", ohex, (long long)(version + 1));
+	event = BCON_NEW("_id", BCON_UTF8(event_id), "order", BCON_OID(&id), "version",
+	                 BCON_INT64(version + 1), "from", BCON_UTF8(from), "to", BCON_UTF8(to),
+	                 "byKind", BCON_UTF8(who.kind == WHO_STAFF ? "staff" : "customer"), "byId",
+	                 BCON_OID(&who.id), "at", BCON_DATE_TIME(now));
+	if (message != NULL)
+		BSON_APPEND_UTF8(event, "message", message);
+	if (order_insert(client, "order_events", event, &error) != 0) {
+		if (!db_error_is_duplicate(&error)) {
+			order_db_error(r, &error);
+			goto done;
+		}
+		order_roll_forward(client, order, event_id, version + 1);
+		resp_error(r, 409, "The order was changed by someone else; reload it");
+		goto done;
+	}
+	if (order_apply(client, order, version + 1, to, message, &who.id, now, &error) != 0) {
+		/* The claim stands; a later change rolls it forward. */
+		order_db_error(r, &error);
+		goto done;
+	}
+	filter = BCON_NEW("_id", BCON_OID(&id));
+	if (order_find_one(client, "orders", filter, NULL, &fresh, &error) != 1) {
+		resp_error(r, 500, "The order changed but could not be read back");
+		goto done;
+	}
+	order_respond(r, 200, fresh);
+	order_notify_status(client, fresh, message);
+done:
+	if (fresh != NULL)
+		bson_destroy(fresh);
+	if (filter != NULL)
+		bson_destroy(filter);
+	if (event != NULL)
+		bson_destroy(event);
+	if (order != NULL)
+		bson_destroy(order);
+	json_object_put(body);
+	db_push(client);
+}
+
+static const struct route order_routes[] = {
+    {HTTP_POST, "/api/orders", order_create},
+    {HTTP_GET, "/api/orders", order_mine},
+    {HTTP_GET, "/api/orders/{id}", order_get},
+    {HTTP_PUT, "/api/orders/{id}/status", order_set_status},
+    {HTTP_GET, "/api/admin/orders", order_admin_list},
+};
+
+int
+main(int argc, char **argv)
+{
+	static const struct app app = {
+	    .name = "orders",
+	    .uses_db = 1,
+	    .routes = order_routes,
+	    .nroutes = sizeof(order_routes) / sizeof(order_routes[0]),
+	};
+
+	return app_main(&app, argc, argv);
+}
