@@ -20,7 +20,7 @@ PORT=$(free_port)
 DB_PORT=$(free_port)
 export LOG_LEVEL=warn DEMO_DATA=$ROOT/data/demo.json
 # The benchmark is one client sending far more than the per-address limit.
-export RATE_LIMIT_API=10000000
+export RATE_LIMIT_API=10000000 RATE_LIMIT_ORDERS=10000000
 cleanup() {
 	bash "$ROOT/scripts/stack.sh" stop >/dev/null 2>&1 || true
 	rm -rf "$STACK_DIR"

@@ -15,6 +15,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=oshxona.example.uz \
 sed -e "s|/etc/letsencrypt/live/oshxona.example.uz/fullchain.pem|$tmp/cert.pem|" \
 	-e "s|/etc/letsencrypt/live/oshxona.example.uz/privkey.pem|$tmp/key.pem|" \
 	-e "s|/var/log/nginx/|$tmp/logs/|" \
+	-e "s|/run/oshxona/private/|$tmp/|" \
 	"$ROOT/nginx-conf/production.conf" >"$tmp/oshxona.conf"
 cat >"$tmp/nginx.conf" <<CONF
 load_module /usr/lib/nginx/modules/ngx_nchan_module.so;

@@ -8,7 +8,8 @@
 #
 # Environment: STACK_DIR (default ./var), PORT (8080), DB_PORT (27018),
 # FCGI_CHILDREN (2 per program), DEMO_DATA (data/demo.json; empty: none),
-# RATE_LIMIT_API (requests per 15 min per address, 100), TRUSTED_PROXY
+# RATE_LIMIT_API (requests per 15 min per address, 100), RATE_LIMIT_ORDERS
+# (orders per 5 min per address, 10), TRUSTED_PROXY
 # (the one reverse proxy whose X-Forwarded-For is believed, 127.0.0.1),
 # EXTERNAL_DB=1 (use MONGODB_URI as given, e.g. a MongoDB replica set,
 # instead of starting a local FerretDB).
@@ -158,12 +159,17 @@ render_nginx_conf() {
 	# per minute (nginx rates are whole requests per minute).
 	local limit=${RATE_LIMIT_API:-100}
 	local rate=$(((limit + 14) / 15))
+	# And the seed's order limit, RATE_LIMIT_ORDERS per 5 minutes.
+	local olimit=${RATE_LIMIT_ORDERS:-10}
+	local orate=$(((olimit + 4) / 5))
 	mkdir -p "$RUN/oshxona"
 	cp "$ROOT/nginx-conf/security-headers.conf" "$ROOT/nginx-conf/json-errors.conf" "$RUN/oshxona/"
 	sed -e "s|@PORT@|$PORT|g" -e "s|@STACK_DIR@|$STACK_DIR|g" \
 		-e "s|@ROOT@|$ROOT|g" -e "s|@USER_LINE@|$user_line|g" \
 		-e "s|@TRUSTED_PROXY@|${TRUSTED_PROXY:-127.0.0.1}|g" \
 		-e "s|@API_RATE@|${rate}r/m|g" -e "s|@API_BURST@|$((limit - 1))|g" \
+		-e "s|@ORDER_RATE@|${orate}r/m|g" -e "s|@ORDER_BURST@|$((olimit - 1))|g" \
+		-e "s|@ORDER_RETRY@|$(((60 + orate - 1) / orate))|g" \
 		"$ROOT/nginx-conf/oshxona.conf.in" >"$RUN/nginx.conf"
 }
 
@@ -192,9 +198,9 @@ wait_ready() {
 start() {
 	mkdir -p "$RUN" "$LOGS" "$DATA" "$STACK_DIR/tmp" "$STACK_DIR/bench"
 	chmod 700 "$RUN"
+	local running=0
 	if alive "$RUN/nginx.pid" && { [ "${EXTERNAL_DB:-0}" = 1 ] || alive "$RUN/ferretdb.pid"; }; then
-		say "already running on http://127.0.0.1:$PORT (stop it with 'make stop')"
-		return 0
+		running=1
 	fi
 	if [ "${EXTERNAL_DB:-0}" = 1 ]; then
 		[ -n "${MONGODB_URI:-$(env_from_file MONGODB_URI)}" ] || die "EXTERNAL_DB=1 needs MONGODB_URI"
@@ -209,6 +215,15 @@ start() {
 	fi
 	if [ "${NODE_ENV:-$(env_from_file NODE_ENV)}" != production ]; then
 		dev_secrets
+	fi
+	if [ "$running" -eq 1 ]; then
+		# Running already: only bring back a program that died.
+		local app
+		for app in "${APPS[@]}"; do
+			fcgi_start "$app"
+		done
+		say "already running on http://127.0.0.1:$PORT (stop it with 'make stop')"
+		return 0
 	fi
 	[ "${EXTERNAL_DB:-0}" = 1 ] || db_start
 	DEMO_DATA=$DEMO_DATA LOG_FILE="$LOGS/init.log" "$BIN/oshxona-init" ||

@@ -105,6 +105,7 @@ class Stack:
             # These suites send hundreds of requests from one address; the
             # rate limit itself is not what they test.
             RATE_LIMIT_API="100000",
+            RATE_LIMIT_ORDERS="100000",
             BOT_TOKEN=TEST_BOT_TOKEN,
         )
 
