@@ -96,6 +96,8 @@ fuzz-replay-run: $(FUZZ_REPLAY)
 # Coverage-guided fuzzing with clang's libFuzzer, FUZZ_SECONDS per target;
 # new inputs land in the corpus directories (commit the useful ones).
 fuzz:
+	@dpkg -s clang libclang-rt-14-dev >/dev/null 2>&1 || \
+	    apt-get install -y -q --no-install-recommends clang libclang-rt-14-dev
 	@set -e; for n in $(FUZZ_NAMES); do \
 	    mkdir -p build/libfuzzer; \
 	    clang -g -O1 -std=c11 -D_GNU_SOURCE -Ilib $$(pkg-config --cflags $(PKGS)) \

@@ -88,7 +88,7 @@ int jwt_verify(const char *token, const char *secret, int64_t now, struct jwt_cl
 /* cookie.c ------------------------------------------------------------ */
 
 #define COOKIE_MAX_PAIRS 32
-#define COOKIE_VALUE_MAX 512
+#define COOKIE_VALUE_MAX JWT_MAX_LEN /* a staff JWT travels in a cookie */
 
 /*
  * Finds name in a Cookie request header ("a=1; b=2", RFC 6265 section

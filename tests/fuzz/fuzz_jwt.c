@@ -23,7 +23,8 @@ fuzz_jwt_check(const char *token)
 	char again[JWT_MAX_LEN + 1];
 
 	if (jwt_verify(token, FUZZ_SECRET, FUZZ_NOW, &c) == 0) {
-		if (c.nbranches > JWT_MAX_BRANCHES || strlen(c.sub) != JWT_ID_LEN || c.exp <= FUZZ_NOW)
+		if (c.nbranches > JWT_MAX_BRANCHES || strlen(c.sub) != JWT_ID_LEN ||
+		    c.exp <= FUZZ_NOW)
 			abort();
 		if (jwt_sign(&c, FUZZ_SECRET, again, sizeof(again)) < 0 ||
 		    jwt_verify(again, FUZZ_SECRET, FUZZ_NOW, &c) != 0)

@@ -38,10 +38,10 @@ static void
 known_claims(struct jwt_claims *c)
 {
 	memset(c, 0, sizeof(*c));
-	strcpy(c->sub, "65a1b2c3d4e5f60718293a4b");
-	strcpy(c->role, "manager");
-	strcpy(c->branches[0], "65a1b2c3d4e5f60718293a4c");
-	strcpy(c->branches[1], "65a1b2c3d4e5f60718293a4d");
+	snprintf(c->sub, sizeof(c->sub), "%s", "65a1b2c3d4e5f60718293a4b");
+	snprintf(c->role, sizeof(c->role), "%s", "manager");
+	snprintf(c->branches[0], sizeof(c->branches[0]), "%s", "65a1b2c3d4e5f60718293a4c");
+	snprintf(c->branches[1], sizeof(c->branches[1]), "%s", "65a1b2c3d4e5f60718293a4d");
 	c->nbranches = 2;
 	c->iat = 1700000000;
 	c->exp = 1700003600;
@@ -116,8 +116,8 @@ test_roundtrip(void **state)
 
 	(void)state;
 	memset(&c, 0, sizeof(c));
-	strcpy(c.sub, "0123456789ABCDEFabcdef01");
-	strcpy(c.role, "operator");
+	snprintf(c.sub, sizeof(c.sub), "%s", "0123456789ABCDEFabcdef01");
+	snprintf(c.role, sizeof(c.role), "%s", "operator");
 	c.nbranches = 0;
 	c.iat = NOW;
 	c.exp = NOW + 1;
@@ -208,18 +208,18 @@ test_tampering(void **state)
 	(void)state;
 	/* Every single-character change in the payload. */
 	for (size_t i = strlen("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."); i < sig_at - 1; i++) {
-		strcpy(tok, known_token);
+		snprintf(tok, sizeof(tok), "%s", known_token);
 		tok[i] = tok[i] == 'A' ? 'B' : 'A';
 		assert_int_equal(jwt_verify(tok, SECRET, NOW, &c), -1);
 	}
 	/* Every single-character change in the signature. */
 	for (size_t i = sig_at; i < len; i++) {
-		strcpy(tok, known_token);
+		snprintf(tok, sizeof(tok), "%s", known_token);
 		tok[i] = tok[i] == 'A' ? 'B' : 'A';
 		assert_int_equal(jwt_verify(tok, SECRET, NOW, &c), -1);
 	}
 	/* And in the header. */
-	strcpy(tok, known_token);
+	snprintf(tok, sizeof(tok), "%s", known_token);
 	tok[5] = tok[5] == 'A' ? 'B' : 'A';
 	assert_int_equal(jwt_verify(tok, SECRET, NOW, &c), -1);
 
@@ -250,8 +250,7 @@ test_structure(void **state)
 	snprintf(tok, sizeof(tok), ".%s", known_token);
 	assert_int_equal(jwt_verify(tok, SECRET, NOW, &c), -1);
 	/* empty parts */
-	snprintf(tok, sizeof(tok), "%.*s", (int)(dot1 - known_token + 1), known_token);
-	strcat(tok, dot2);
+	snprintf(tok, sizeof(tok), "%.*s%s", (int)(dot1 - known_token + 1), known_token, dot2);
 	assert_int_equal(jwt_verify(tok, SECRET, NOW, &c), -1);
 	snprintf(tok, sizeof(tok), "%s", dot1);
 	assert_int_equal(jwt_verify(tok, SECRET, NOW, &c), -1);
@@ -293,14 +292,12 @@ test_too_long(void **state)
 	                     "{" P_SUB "," P_ROLE "," P_BR "," P_IAT "," P_EXP ",\"pad\":\"");
 	while (n < 1600)
 		payload[n++] = 'x';
-	payload[n] = '\0';
-	strcat(payload, "\"}");
+	memcpy(payload + n, "\"}", 3);
 	forge(std_header, payload, SECRET, tok, sizeof(tok));
 	assert_true(strlen(tok) > JWT_MAX_LEN);
 	assert_int_equal(jwt_verify(tok, SECRET, NOW, &c), -1);
 	/* Shorter padding, same token shape: accepted. */
-	payload[1000] = '\0';
-	strcat(payload, "\"}");
+	memcpy(payload + 1000, "\"}", 3);
 	forge(std_header, payload, SECRET, tok, sizeof(tok));
 	assert_true(strlen(tok) <= JWT_MAX_LEN);
 	assert_int_equal(jwt_verify(tok, SECRET, NOW, &c), 0);

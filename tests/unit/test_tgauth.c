@@ -426,7 +426,7 @@ test_limits(void **state)
 {
 	static char raw[16384];
 	struct kv f[40];
-	char keys[40][8];
+	char keys[40][16];
 	static char big[5000];
 
 	(void)state;
