@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # `make bench`: starts its own stack on free loopback ports with the demo
-# data, then measures with wrk, in one run:
-#   1. GET /api/categories through nginx -> FastCGI menu program -> FerretDB;
-#   2. nginx serving a static file holding the very same bytes;
-# and prints both throughputs, p99 latencies, their ratio, and the RSS of
-# every FastCGI child afterwards. BENCH_SECONDS (10), BENCH_CONNECTIONS (50).
+# data, then measures, in one run:
+#   1. GET /api/categories through nginx -> FastCGI menu program -> FerretDB
+#      and nginx serving a static file of the very same bytes (wrk);
+#   2. order creation, POST /api/orders, at BENCH_CONNECTIONS (wrk);
+#   3. publish -> receive latency on a branch channel with
+#      BENCH_SUBSCRIBERS (1000) EventSource subscribers;
+# and prints throughputs, p99 latencies, the menu/static ratio, and the RSS
+# of every FastCGI child afterwards. BENCH_SECONDS (10 per wrk run).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SECONDS_EACH=${BENCH_SECONDS:-10}
@@ -21,6 +24,7 @@ DB_PORT=$(free_port)
 export LOG_LEVEL=warn DEMO_DATA=$ROOT/data/demo.json
 # The benchmark is one client sending far more than the per-address limit.
 export RATE_LIMIT_API=10000000 RATE_LIMIT_ORDERS=10000000
+export BOT_TOKEN=424242:bench-token-not-a-real-bot TELEGRAM_API_BASE=http://127.0.0.1:9
 cleanup() {
 	bash "$ROOT/scripts/stack.sh" stop >/dev/null 2>&1 || true
 	rm -rf "$STACK_DIR"
@@ -34,16 +38,17 @@ cmp -s <(curl -fsS "$base/api/categories") <(curl -fsS "$base/_bench/categories.
 	{ echo "bench: static twin differs from the API response" >&2; exit 1; }
 bytes=$(stat -c %s "$STACK_DIR/bench/categories.json")
 
-# Prints "req/s p99-ms" for one wrk run.
+# Prints "req/s p99-ms" for one wrk run: URL, then wrk options.
 run_wrk() {
-	local out
-	out=$(wrk -t2 -c"$CONNS" -d"${SECONDS_EACH}s" --latency "$1")
+	local out url=$1
+	shift
+	out=$(wrk -t2 -c"$CONNS" -d"${SECONDS_EACH}s" --latency "$@" "$url")
 	local rps p99 non2xx
 	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
 	p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
 	non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
 	if [ -n "$non2xx" ]; then
-		echo "bench: $non2xx non-2xx answers from $1" >&2
+		echo "bench: $non2xx non-2xx answers from $url" >&2
 		exit 1
 	fi
 	echo "$rps $(to_ms "$p99")"
@@ -64,8 +69,19 @@ printf '%-28s %12s %10s\n' "" "requests/s" "p99 ms"
 printf '%-28s %12.0f %10s\n' "GET /api/categories (menu)" "$api_rps" "$api_p99"
 printf '%-28s %12.0f %10s\n' "nginx static, same bytes" "$static_rps" "$static_p99"
 awk -v a="$api_rps" -v s="$static_rps" 'BEGIN { printf "ratio menu/static: %.3f\n", a / s }'
-for app in menu health; do
+PY=$(bash "$ROOT/scripts/setup.sh" --print-python)
+owner_pw=$("$PY" -c 'import json, sys; print([s for s in json.load(open(sys.argv[1]))["staff"] if s["login"] == "owner"][0]["password"])' "$DEMO_DATA")
+read -r branch token < <("$PY" "$ROOT/scripts/bench_prep.py" "$PORT" "$DB_PORT" "$STACK_DIR/bench" "$BOT_TOKEN" "$owner_pw")
+read -r order_rps order_p99 < <(run_wrk "$base/api/orders" -s "$STACK_DIR/bench/order.lua")
+printf '%-28s %12.0f %10s\n' "POST /api/orders (create)" "$order_rps" "$order_p99"
+"$PY" "$ROOT/scripts/bench_realtime.py" "$PORT" "$STACK_DIR" "$branch" "$token" \
+	"${BENCH_SUBSCRIBERS:-1000}" "${BENCH_EVENTS:-100}"
+echo "nginx workers crashed: $(grep -c 'exited on signal' "$STACK_DIR/logs/error.log" || true)"
+for app in menu health auth orders chanauth; do
 	while read -r pid || [ -n "$pid" ]; do
-		[ -n "$pid" ] && echo "rss $app child $pid: $(awk '/VmRSS/ {print $2, $3}' "/proc/$pid/status")"
+		# RSS counts shared library pages every process maps; the private
+		# (unshared) part is what each extra child really costs.
+		[ -n "$pid" ] && echo "rss $app child $pid: $(awk '/VmRSS/ {print $2, $3}' "/proc/$pid/status")," \
+			"private $(awk '/^Private_(Clean|Dirty)/ {s += $2} END {print s, "kB"}' "/proc/$pid/smaps_rollup")"
 	done <"$STACK_DIR/run/$app.pid"
 done

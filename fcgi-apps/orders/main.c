@@ -21,7 +21,7 @@
 #define ORDER_MESSAGE_MAX  500
 #define IDEM_KEY_MAX       128
 #define IDEM_TTL_MS        ((int64_t)24 * 3600 * 1000)
-#define NUMBER_CLAIM_TRIES 64
+#define NUMBER_CLAIM_TRIES 1000
 #define ROLL_FORWARD_MS    5000 /* a claim this old without its write: claimant died */
 #define LIST_LIMIT_DEFAULT 20
 #define LIST_LIMIT_MAX     100
@@ -416,54 +416,47 @@ static int
 order_price_lines(struct req *r, mongoc_client_t *client, const struct order_input *in,
                   struct priced *p)
 {
-	mongoc_collection_t *coll = db_collection(client, "products");
-	bson_t filter, ids, inner;
-	mongoc_cursor_t *cursor;
-	const bson_t *doc;
-	bson_error_t error;
 	char missing[1024] = "";
 	size_t used = 0;
 
-	bson_init(&filter);
-	BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &inner);
-	BSON_APPEND_ARRAY_BEGIN(&inner, "$in", &ids);
+	/*
+	 * One lookup by _id per distinct product: FerretDB answers an _id
+	 * equality from its primary key, but scans the whole collection for
+	 * an $in (measured: 0.5 ms against 19 ms for the demo menu).
+	 */
 	for (size_t i = 0; i < in->nitems; i++) {
-		char k[24];
-		snprintf(k, sizeof(k), "%zu", i);
-		BSON_APPEND_OID(&ids, k, &in->items[i].product);
+		bson_t *filter, *doc = NULL;
+		bson_error_t error;
+		size_t k;
+		int rc;
+
 		memset(&p[i], 0, sizeof(p[i]));
 		bson_oid_copy(&in->items[i].product, &p[i].id);
-	}
-	bson_append_array_end(&inner, &ids);
-	bson_append_document_end(&filter, &inner);
-	cursor = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
-	while (mongoc_cursor_next(cursor, &doc)) {
-		bson_oid_t id;
-		if (doc_oid(doc, "_id", &id) != 0)
+		for (k = 0; k < i && !bson_oid_equal(&p[k].id, &p[i].id); k++)
+			;
+		if (k < i) {
+			p[i] = p[k];
 			continue;
-		for (size_t i = 0; i < in->nitems; i++) {
-			if (!bson_oid_equal(&id, &p[i].id))
-				continue;
-			p[i].found = 1;
-			p[i].price = doc_int(doc, "price", -1);
-			p[i].active = doc_bool(doc, "isActive");
-			p[i].available = doc_bool(doc, "isAvailable");
-			snprintf(p[i].name, sizeof(p[i].name), "%s",
-			         doc_utf8(doc, "name") ? doc_utf8(doc, "name") : "");
-			snprintf(p[i].name_ru, sizeof(p[i].name_ru), "%s",
-			         doc_utf8(doc, "nameRu") ? doc_utf8(doc, "nameRu") : "");
 		}
+		filter = BCON_NEW("_id", BCON_OID(&p[i].id));
+		rc = order_find_one(client, "products", filter, NULL, &doc, &error);
+		bson_destroy(filter);
+		if (rc < 0) {
+			order_db_error(r, &error);
+			return -1;
+		}
+		if (rc == 0)
+			continue;
+		p[i].found = 1;
+		p[i].price = doc_int(doc, "price", -1);
+		p[i].active = doc_bool(doc, "isActive");
+		p[i].available = doc_bool(doc, "isAvailable");
+		snprintf(p[i].name, sizeof(p[i].name), "%s",
+		         doc_utf8(doc, "name") ? doc_utf8(doc, "name") : "");
+		snprintf(p[i].name_ru, sizeof(p[i].name_ru), "%s",
+		         doc_utf8(doc, "nameRu") ? doc_utf8(doc, "nameRu") : "");
+		bson_destroy(doc);
 	}
-	if (mongoc_cursor_error(cursor, &error)) {
-		mongoc_cursor_destroy(cursor);
-		bson_destroy(&filter);
-		mongoc_collection_destroy(coll);
-		order_db_error(r, &error);
-		return -1;
-	}
-	mongoc_cursor_destroy(cursor);
-	bson_destroy(&filter);
-	mongoc_collection_destroy(coll);
 
 	for (size_t i = 0; i < in->nitems; i++) {
 		char hex[25];
@@ -536,34 +529,58 @@ order_claim_idempotency(struct req *r, mongoc_client_t *client, const bson_oid_t
 	return rc < 0 ? -1 : 0;
 }
 
-/* The highest number claimed so far for branch; 0 for none, -1 on error. */
+/*
+ * Where to start looking for the branch's next number: the hint document
+ * order_counters {_id: branch, last}. It is read by _id (FerretDB scans a
+ * collection for any other query, sort included: 21 ms at 720 claims and
+ * growing) and may lag behind under concurrent writers, which only costs
+ * a few extra claim attempts: the claim, not the hint, decides. Returns
+ * the hinted last number (0 for none), or -1 on error.
+ */
 static int64_t
-order_last_number(mongoc_client_t *client, const bson_oid_t *branch, bson_error_t *error)
+order_number_hint(mongoc_client_t *client, const bson_oid_t *branch, bson_error_t *error)
 {
-	bson_t *filter = BCON_NEW("branch", BCON_OID(branch));
-	bson_t *opts = BCON_NEW("sort", "{", "number", BCON_INT32(-1), "}", "limit", BCON_INT32(1));
-	bson_t *doc = NULL;
-	int rc = order_find_one(client, "order_numbers", filter, opts, &doc, error);
-	int64_t n = rc == 1 ? doc_int(doc, "number", 0) : rc;
+	bson_t *filter = BCON_NEW("_id", BCON_OID(branch)), *doc = NULL;
+	int rc = order_find_one(client, "order_counters", filter, NULL, &doc, error);
+	int64_t n = rc == 1 ? doc_int(doc, "last", 0) : rc;
 
 	if (doc != NULL)
 		bson_destroy(doc);
-	bson_destroy(opts);
 	bson_destroy(filter);
 	return n;
 }
 
+/* Moves the hint up to n (never down); losing this write is harmless. */
+static void
+order_number_hint_set(mongoc_client_t *client, const bson_oid_t *branch, int64_t n)
+{
+	mongoc_collection_t *coll = db_collection(client, "order_counters");
+	bson_t *filter = BCON_NEW("_id", BCON_OID(branch), "last", "{", "$lt", BCON_INT64(n), "}");
+	bson_t *update = BCON_NEW("$set", "{", "last", BCON_INT64(n), "}");
+	bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
+	bson_error_t error;
+
+	/* A hint already >= n makes the upsert collide on _id: fine. */
+	if (!mongoc_collection_update_one(coll, filter, update, opts, NULL, &error) &&
+	    !db_error_is_duplicate(&error))
+		log_warn("order number hint: %s", error.message);
+	bson_destroy(opts);
+	bson_destroy(update);
+	bson_destroy(filter);
+	mongoc_collection_destroy(coll);
+}
+
 /*
  * Claims the next human order number of the branch: an insert under the
- * unique _id "<branch>:<n>"; a racing request that took n makes us re-read
- * the highest and try again. Returns the number, or -1 (error set).
+ * unique _id "<branch>:<n>"; when a racing request took n, try n + 1.
+ * Returns the number, or -1 (error set).
  */
 static int64_t
 order_claim_number(mongoc_client_t *client, const bson_oid_t *branch, const bson_oid_t *order,
                    bson_error_t *error)
 {
 	char bhex[25], id[48];
-	int64_t n = order_last_number(client, branch, error);
+	int64_t n = order_number_hint(client, branch, error);
 
 	bson_oid_to_string(branch, bhex);
 	for (int tries = 0; n >= 0 && tries < NUMBER_CLAIM_TRIES; tries++) {
@@ -577,20 +594,23 @@ order_claim_number(mongoc_client_t *client, const bson_oid_t *branch, const bson
 		               BCON_DATE_TIME(db_now_ms()));
 		rc = order_insert(client, "order_numbers", doc, error);
 		bson_destroy(doc);
-		if (rc == 0)
+		if (rc == 0) {
+			order_number_hint_set(client, branch, n);
 			return n;
+		}
 		if (!db_error_is_duplicate(error))
 			return -1;
-		/* Someone took n: jump past everyone who claimed meanwhile. */
-		int64_t last = order_last_number(client, branch, error);
-		if (last < 0)
-			return -1;
-		if (last > n)
-			n = last;
+		/* Every 8 collisions, catch up with the hint others left. */
+		if (tries % 8 == 7) {
+			int64_t hint = order_number_hint(client, branch, error);
+			if (hint < 0)
+				return -1;
+			if (hint > n)
+				n = hint;
+		}
 	}
 	if (n >= 0)
-		bson_set_error(error, 0, 0, "no free order number after %d tries",
-		               NUMBER_CLAIM_TRIES);
+		bson_set_error(error, 0, 0, "no free order number after %d tries", NUMBER_CLAIM_TRIES);
 	return -1;
 }
 
