@@ -610,7 +610,8 @@ order_claim_number(mongoc_client_t *client, const bson_oid_t *branch, const bson
 		}
 	}
 	if (n >= 0)
-		bson_set_error(error, 0, 0, "no free order number after %d tries", NUMBER_CLAIM_TRIES);
+		bson_set_error(error, 0, 0, "no free order number after %d tries",
+		               NUMBER_CLAIM_TRIES);
 	return -1;
 }
 
