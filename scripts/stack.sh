@@ -43,13 +43,22 @@ die() {
 	exit 1
 }
 
+# True when the process runs: a zombie (killed, not yet reaped: spawn-fcgi
+# leaves its children to PID 1, which need not reap them) does not count.
+running() {
+	local state
+	kill -0 "$1" 2>/dev/null || return 1
+	state=$(sed 's/^.*) \(.\).*$/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ "$state" != Z ]
+}
+
 # True when every PID in the file is a live process.
 alive() {
 	local f=$1 pid any=0
 	[ -s "$f" ] || return 1
 	while read -r pid || [ -n "$pid" ]; do
 		[ -n "$pid" ] || continue
-		kill -0 "$pid" 2>/dev/null || return 1
+		running "$pid" || return 1
 		any=1
 	done <"$f"
 	[ "$any" -eq 1 ]
@@ -68,7 +77,7 @@ stop_pids() {
 	for i in $(seq 50); do
 		local left=0
 		for pid in "${pids[@]}"; do
-			kill -0 "$pid" 2>/dev/null && left=1
+			running "$pid" && left=1
 		done
 		[ "$left" -eq 0 ] && break
 		sleep 0.1

@@ -1,0 +1,85 @@
+"""`make run` / `make stop` semantics, on a private stack: starting twice
+does not start a second copy, a dead program is brought back, stop ends
+exactly what start began, and the data survives a restart."""
+
+import os
+import shutil
+import tempfile
+import time
+
+import pytest
+
+from conftest import Client, Stack, _free_ports
+
+NAMES = ("ferretdb", "health", "menu", "auth", "orders", "chanauth", "nginx")
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def private():
+    port, db_port = _free_ports(2)
+    d = tempfile.mkdtemp(prefix="oshxona-stack-")
+    st = Stack(port, db_port, d)
+    yield st, Client("127.0.0.1", port)
+    st.stack_sh("stop", check=False)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def all_pids(st):
+    return {n: st.pids(n) for n in NAMES}
+
+
+def test_start_twice_is_one_copy(private):
+    st, api = private
+    st.stack_sh("start", timeout=180)
+    first = all_pids(st)
+    assert all(first[n] for n in NAMES), first
+    assert len(first["menu"]) == 2  # FCGI_CHILDREN
+    again = st.stack_sh("start")
+    assert "already running" in again.stdout
+    assert all_pids(st) == first
+    assert api.get("/api/categories").status == 200
+
+
+def test_dead_program_comes_back(private):
+    st, api = private
+    old = st.pids("menu")
+    for pid in old:
+        os.kill(pid, 9)
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in old) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    st.stack_sh("start")
+    new = st.pids("menu")
+    assert len(new) == 2 and not set(new) & set(old)
+    assert all(alive(p) for p in new)
+    assert api.get("/api/categories").status == 200
+
+
+def test_stop_ends_exactly_what_it_started_and_data_survives(private):
+    st, api = private
+    ids = sorted(c["_id"] for c in api.get("/api/categories").json["data"])
+    pids = [p for n in NAMES for p in st.pids(n)]
+    st.stack_sh("stop")
+    deadline = time.monotonic() + 15
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [p for p in pids if alive(p)]
+    assert not list((st.dir / "run").glob("*.pid"))
+    assert not list((st.dir / "run").glob("*.sock"))
+    # Started again on the same data directory: the same catalogue, not a
+    # second load of the demo data.
+    st.stack_sh("start", timeout=180)
+    assert sorted(c["_id"] for c in api.get("/api/categories").json["data"]) == ids
