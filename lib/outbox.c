@@ -18,7 +18,7 @@
 
 #define OUTBOX_COLLECTION      "outbox"
 #define OUTBOX_DEAD_COLLECTION "outbox_dead"
-#define OUTBOX_BACKOFF_MS      ((int64_t)30 * 1000)     /* after the first failure: x2 */
+#define OUTBOX_BACKOFF_MS      ((int64_t)30 * 1000)     /* x 2^attempts */
 #define OUTBOX_BACKOFF_MAX_MS  ((int64_t)3600 * 1000)   /* never longer than an hour */
 #define OUTBOX_PUBLISH_TTL_MS  ((int64_t)5 * 60 * 1000) /* board events older are dropped */
 #define OUTBOX_PUBLISH_ERROR   "Nchan did not accept the event"
@@ -138,6 +138,21 @@ notify_telegram(mongoc_client_t *client, int64_t chat_id, const char *text)
 	return 1;
 }
 
+/* As publish.c checks a channel's kind and id: 1..64 bytes of [A-Za-z0-9_-]. */
+static int
+outbox_segment_ok(const char *s)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return 0;
+	for (; s[n] != '\0'; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+		      (s[n] >= '0' && s[n] <= '9') || s[n] == '_' || s[n] == '-'))
+			return 0;
+	return n > 0 && n <= 64;
+}
+
 int
 notify_publish(mongoc_client_t *client, const char *kind, const char *id, const char *event,
                json_object *data)
@@ -150,8 +165,8 @@ notify_publish(mongoc_client_t *client, const char *kind, const char *id, const 
 
 	if (publish_event(kind, id, event, data) == 0)
 		return 0;
-	if (kind == NULL || id == NULL || event == NULL)
-		return -1; /* publish_event said why */
+	if (!outbox_segment_ok(kind) || !outbox_segment_ok(id) || event == NULL || *event == '\0')
+		return -1; /* never deliverable; publish_event said why */
 	now = db_now_ms();
 	bson_oid_init(&oid, NULL);
 	bson_init(&doc);

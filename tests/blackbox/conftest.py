@@ -73,6 +73,22 @@ def _collect_log_tails(stack_dir):
 # ------------------------------------------------------------------- stack
 
 
+def pid_alive(pid):
+    """True while pid runs. A zombie is dead: spawn-fcgi's children and
+    FerretDB are reparented to PID 1, which need not reap them here."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
 def _free_ports(n):
     socks = []
     try:

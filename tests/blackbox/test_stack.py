@@ -10,21 +10,9 @@ import time
 import pytest
 
 from conftest import Client, Stack, _free_ports
+from conftest import pid_alive as alive
 
 NAMES = ("ferretdb", "health", "menu", "auth", "orders", "chanauth", "nginx")
-
-
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is dead for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ", 1)[1][0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 @pytest.fixture(scope="module")

@@ -9,18 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from conftest import pid_alive as alive
+
 CLIENT_TIMEOUT = 15  # seconds: an answer must come before this
 MENU_PATHS = ["/api/categories", "/api/branches", "/api/products?search=osh"]
-
-
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def poll(api, path, status, deadline_s):

@@ -1,0 +1,191 @@
+"""A stand-in for the Telegram Bot API's sendMessage, for black-box tests.
+
+It speaks the documented request and response format: POST
+/bot<token>/sendMessage with a JSON body {chat_id, text}; every answer is
+{"ok": true, "result": ...} or {"ok": false, "error_code", "description"
+[, "parameters": {"retry_after"}]}.
+
+    tg = FakeTelegram(token).start()        # port=0: any free port
+    tg.base                                 # TELEGRAM_API_BASE for the C code
+    tg.mode = "429"; tg.retry_after = 120   # "ok" | "error500" | "429" | "400" | "403"
+    tg.delay = 0.2                          # seconds before each answer
+    tg.messages                             # [(chat_id, text)] delivered, in order
+    tg.stop(); tg.start(port=tg.port)       # down (connection refused), then up again
+"""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MODES = ("ok", "error500", "429", "400", "403")
+
+
+class FakeTelegram:
+    def __init__(self, token, host="127.0.0.1"):
+        self.token = token
+        self.host = host
+        self.port = None
+        self.mode = "ok"
+        self.retry_after = 30
+        self.delay = 0.0
+        self.messages = []  # (chat_id, text) of every message answered ok
+        self.requests = []  # (path, status) of every request, whatever the answer
+        self._lock = threading.Lock()
+        self._next_message_id = 1
+        self._server = None
+        self._thread = None
+
+    # ----------------------------------------------------------- control
+
+    @property
+    def base(self):
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def running(self):
+        return self._server is not None
+
+    def start(self, port=0):
+        """Listens on port (0: a free one; the old port to come back up)."""
+        if self._server is not None:
+            raise RuntimeError("FakeTelegram is already running")
+        server = ThreadingHTTPServer((self.host, port), self._handler_class())
+        server.daemon_threads = True
+        self._server = server
+        self.port = server.server_address[1]
+        self._thread = threading.Thread(target=server.serve_forever, name="fake-telegram",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        """Closes the listening socket: new connections are refused."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        self._thread.join(timeout=10)
+        self._thread = None
+
+    def reset(self):
+        with self._lock:
+            self.messages.clear()
+            self.requests.clear()
+        self.mode = "ok"
+        self.delay = 0.0
+
+    def count(self, text):
+        """How many times text was delivered."""
+        with self._lock:
+            return sum(1 for _, t in self.messages if t == text)
+
+    def texts(self):
+        with self._lock:
+            return [t for _, t in self.messages]
+
+    # ------------------------------------------------------------ server
+
+    def _answer(self, path, headers, body):
+        """(status, reply object) for one request; records what it saw."""
+        status, reply = self._decide(path, headers, body)
+        with self._lock:
+            self.requests.append((path, status))
+        return status, reply
+
+    def _decide(self, path, headers, body):
+        parts = path.split("?", 1)[0].split("/")
+        # "", "bot<token>", "<method>"
+        if len(parts) != 3 or not parts[1].startswith("bot"):
+            return 404, _error(404, "Not Found")
+        if parts[1][3:] != self.token:
+            return 401, _error(401, "Unauthorized")
+        if parts[2].lower() != "sendmessage":
+            return 404, _error(404, "Not Found: method not found")
+        ctype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            return 400, _error(400, "Bad Request: expected a JSON body")
+        try:
+            req = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return 400, _error(400, "Bad Request: can't parse JSON")
+        if not isinstance(req, dict):
+            return 400, _error(400, "Bad Request: can't parse JSON")
+        chat_id, text = req.get("chat_id"), req.get("text")
+        if not isinstance(chat_id, int) or isinstance(chat_id, bool):
+            return 400, _error(400, "Bad Request: chat_id is empty")
+        if not isinstance(text, str) or text == "":
+            return 400, _error(400, "Bad Request: message text is empty")
+
+        if self.delay:
+            time.sleep(self.delay)
+        mode = self.mode
+        if mode == "error500":
+            return 500, _error(500, "Internal Server Error")
+        if mode == "429":
+            r = _error(429, f"Too Many Requests: retry after {self.retry_after}")
+            r["parameters"] = {"retry_after": self.retry_after}
+            return 429, r
+        if mode == "400":
+            return 400, _error(400, "Bad Request: chat not found")
+        if mode == "403":
+            return 403, _error(403, "Forbidden: bot was blocked by the user")
+        if mode != "ok":
+            raise ValueError(f"unknown FakeTelegram mode {mode!r}")
+        with self._lock:
+            mid = self._next_message_id
+            self._next_message_id += 1
+            self.messages.append((chat_id, text))
+        return 200, {
+            "ok": True,
+            "result": {
+                "message_id": mid,
+                "from": {"id": 1, "is_bot": True, "first_name": "Oshxona"},
+                "chat": {"id": chat_id, "type": "private"},
+                "date": int(time.time()),
+                "text": text,
+            },
+        }
+
+    def _handler_class(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as libcurl expects
+
+            def do_POST(self):
+                try:
+                    n = int(self.headers.get("Content-Length") or 0)
+                except ValueError:
+                    n = -1
+                if n < 0 or n > 1 << 20:
+                    self._send(400, _error(400, "Bad Request: bad Content-Length"))
+                    self.close_connection = True
+                    return
+                body = self.rfile.read(n)
+                status, reply = fake._answer(self.path, self.headers, body)
+                self._send(status, reply)
+
+            def do_GET(self):
+                self._send(405, _error(405, "Method Not Allowed"))
+
+            def _send(self, status, obj):
+                data = json.dumps(obj).encode("utf-8")
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+
+            def log_message(self, format, *args):  # noqa: A002 - the base's name
+                pass
+
+        return Handler
+
+
+def _error(code, description):
+    return {"ok": False, "error_code": code, "description": description}
