@@ -74,7 +74,7 @@ int notify_publish(mongoc_client_t *client, const char *kind, const char *id, co
  * The retry job's pass: every outbox item whose nextAt has come, oldest
  * first (at most limit), is tried once; sent ones are deleted, failed ones
  * get attempts + 1 and nextAt = now + min(30 s * 2^attempts, 1 h) (or the
- * Telegram retry_after when longer); after OUTBOX_MAX_ATTEMPTS (about 4.5 h
+ * Telegram retry_after when longer); after OUTBOX_MAX_ATTEMPTS (about 4 h
  * in all) the item moves to outbox_dead with an error log line. Returns
  * the number sent, or -1 on a database error.
  */

@@ -11,7 +11,7 @@
 
 #include "oshxona.h"
 
-#define RETRY_BATCH     500                  /* items per outbox_run pass */
+#define RETRY_BATCH     50 /* items per pass: at 3 s per dead send, a pass ends within minutes */
 #define RETRY_BUDGET_MS ((int64_t)50 * 1000) /* no new pass after this */
 
 int
