@@ -266,6 +266,13 @@ resp_json_cached(struct req *r, json_object *obj)
 {
 	size_t len;
 	const char *s = json_object_to_json_string_length(obj, JSON_OUT_FLAGS, &len);
+
+	resp_body_cached(r, s, len);
+}
+
+void
+resp_body_cached(struct req *r, const char *s, size_t len)
+{
 	char etag[24];
 
 	snprintf(etag, sizeof(etag), "\"%016llx\"", (unsigned long long)hash_fnv1a64(s, len));

@@ -168,6 +168,8 @@ void resp_json(struct req *r, int status, json_object *obj);
  * bytes, answering 304 when If-None-Match matches it.
  */
 void resp_json_cached(struct req *r, json_object *obj);
+/* The same for JSON bytes already serialized (a cached answer). */
+void resp_body_cached(struct req *r, const char *body, size_t len);
 
 /* {"success": false, "message": ...} with the given status. */
 void resp_error(struct req *r, int status, const char *fmt, ...)
@@ -375,6 +377,49 @@ extern struct config app_config;
  * 0 (the socket spawn-fcgi hands over) until killed. Returns the exit code.
  */
 int app_main(const struct app *app, int argc, char **argv);
+
+/* ----------------------------------------------------------- menucache.c */
+
+/*
+ * The public menu's cache, for a FastCGI deployment where every child is
+ * its own process. Two layers, both dropped by one call:
+ *  - files under MENU_CACHE_DIR (the environment; stack.sh sets
+ *    $STACK_DIR/cache, production /var/cache/oshxona/menu) holding the
+ *    exact bytes of the query-less menu answers, which nginx serves itself
+ *    (try_files) for GET and HEAD;
+ *  - in each menu child, a table of answers to query URIs (search): at
+ *    most 1000 entries, 5 minutes each (the seed's MemoryCache), valid only
+ *    while the host's generation number is the one they were built under.
+ * The generation is a 64-bit counter in MENU_CACHE_DIR/generation, shared
+ * by mmap among all processes of the host.
+ */
+
+/*
+ * After a catalogue write is acknowledged: bumps the generation, then
+ * deletes every materialized file, so the very next menu request on this
+ * host, in any process, reads the database. Returns 0, or -1 (logged; the
+ * caller's write stands, and answers stay at most 5 minutes stale).
+ */
+int menucache_invalidate(void);
+
+/* The host's current generation (0 when the cache is not configured). */
+uint64_t menucache_generation(void);
+
+/*
+ * Materializes body as the file nginx serves for uri (a menu path without
+ * query), built from data read under generation gen: written to a
+ * temporary name, renamed into place, and removed again if the generation
+ * moved meanwhile (an invalidation raced the build). Returns 0 or -1.
+ */
+int menucache_store_file(const char *uri, const char *body, size_t len, uint64_t gen);
+
+/*
+ * The in-process table: a copy of the cached body for key if it was built
+ * under the current generation less than 5 minutes ago (NULL otherwise);
+ * the pointer stays valid until the next menucache_* call.
+ */
+const char *menucache_get(const char *key, size_t *len);
+void menucache_put(const char *key, const char *body, size_t len, uint64_t gen);
 
 /* ------------------------------------------------------------ tashkent.c */
 

@@ -217,6 +217,7 @@ start() {
 		export MONGODB_URI="mongodb://127.0.0.1:$DB_PORT/oshxona"
 	fi
 	export NCHAN_PUBLISH_SOCKET=$RUN/nchan-publish.sock
+	export MENU_CACHE_DIR=$STACK_DIR/cache
 	if [ -f "$ROOT/.env" ]; then
 		export OSHXONA_ENV_FILE=${OSHXONA_ENV_FILE:-$ROOT/.env}
 	else
@@ -234,6 +235,8 @@ start() {
 		say "already running on http://127.0.0.1:$PORT (stop it with 'make stop')"
 		return 0
 	fi
+	# Answers cached by an earlier run may predate the data: start empty.
+	rm -rf "$STACK_DIR/cache/files"
 	[ "${EXTERNAL_DB:-0}" = 1 ] || db_start
 	DEMO_DATA=$DEMO_DATA LOG_FILE="$LOGS/init.log" "$BIN/oshxona-init" ||
 		die "database initialisation failed (see $LOGS/init.log)"

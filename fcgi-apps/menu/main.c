@@ -94,6 +94,51 @@ menu_find(struct req *r, mongoc_client_t *client, const char *collection, const 
 	return rc;
 }
 
+/*
+ * The generation the current request's data is read under: taken before
+ * any query, so an invalidation during the query keeps its answer out of
+ * the cache.
+ */
+static uint64_t menu_gen;
+
+/*
+ * Answers from the cache when it can (query URIs: this child's table; the
+ * query-less ones normally never get here, nginx serves their files).
+ * Returns 1 when it answered.
+ */
+static int
+menu_cache_hit(struct req *r)
+{
+	char key[QS_MAX_LEN + 512];
+	const char *body;
+	size_t len;
+
+	menu_gen = menucache_generation();
+	if (r->query[0] == '\0' ||
+	    snprintf(key, sizeof(key), "%s?%s", r->path, r->query) >= (int)sizeof(key))
+		return 0;
+	body = menucache_get(key, &len);
+	if (body == NULL)
+		return 0;
+	resp_body_cached(r, body, len);
+	return 1;
+}
+
+/* Sends a 200 answer and keeps it: as nginx's file, or in the table. */
+static void
+menu_answer(struct req *r, json_object *out)
+{
+	char key[QS_MAX_LEN + 512];
+	size_t len;
+	const char *s = json_object_to_json_string_length(out, JSON_OUT_FLAGS, &len);
+
+	if (r->query[0] == '\0')
+		menucache_store_file(r->path, s, len, menu_gen);
+	else if (snprintf(key, sizeof(key), "%s?%s", r->path, r->query) < (int)sizeof(key))
+		menucache_put(key, s, len, menu_gen);
+	resp_body_cached(r, s, len);
+}
+
 static json_object *
 menu_envelope(json_object *data)
 {
@@ -121,7 +166,7 @@ menu_list(struct req *r, const char *collection, const char *fields, const char 
 	data = json_object_new_array();
 	out = menu_envelope(data);
 	if (menu_find(r, client, collection, filter, opts, data) == 0)
-		resp_json_cached(r, out);
+		menu_answer(r, out);
 	json_object_put(out);
 	bson_destroy(opts);
 	bson_destroy(filter);
@@ -132,6 +177,8 @@ menu_list(struct req *r, const char *collection, const char *fields, const char 
 static void
 branches_list(struct req *r)
 {
+	if (menu_cache_hit(r))
+		return;
 	menu_list(r, "branches",
 	          "{\"_id\": 1, \"name\": 1, \"nameRu\": 1, \"address\": 1, "
 	          "\"addressRu\": 1, \"phone\": 1, \"location\": 1, "
@@ -144,6 +191,8 @@ branches_list(struct req *r)
 static void
 categories_list(struct req *r)
 {
+	if (menu_cache_hit(r))
+		return;
 	menu_list(r, "categories",
 	          "{\"_id\": 1, \"name\": 1, \"nameRu\": 1, \"sortOrder\": 1, \"image\": 1}",
 	          "{\"sortOrder\": 1, \"name\": 1}");
@@ -166,6 +215,8 @@ menu_id(struct req *r, const char *what, bson_oid_t *oid)
 static void
 category_products(struct req *r)
 {
+	if (menu_cache_hit(r))
+		return;
 	struct qs_value none[1];
 	mongoc_client_t *client;
 	bson_oid_t oid;
@@ -191,7 +242,7 @@ category_products(struct req *r)
 	filter = BCON_NEW("categoryId", BCON_OID(&oid), "isActive", BCON_BOOL(true));
 	opts = menu_find_opts(product_fields, "{\"sortOrder\": 1, \"name\": 1}", 0, 0);
 	if (menu_find(r, client, "products", filter, opts, data) == 0)
-		resp_json_cached(r, out);
+		menu_answer(r, out);
 done:
 	json_object_put(out);
 	bson_destroy(opts);
@@ -203,6 +254,8 @@ done:
 static void
 product_get(struct req *r)
 {
+	if (menu_cache_hit(r))
+		return;
 	struct qs_value none[1];
 	mongoc_client_t *client;
 	bson_oid_t oid;
@@ -220,7 +273,7 @@ product_get(struct req *r)
 			resp_error(r, 404, "Product not found");
 		} else {
 			out = menu_envelope(json_object_get(json_object_array_get_idx(data, 0)));
-			resp_json_cached(r, out);
+			menu_answer(r, out);
 			json_object_put(out);
 		}
 	}
@@ -264,6 +317,8 @@ search_term_add(const char *word, void *arg)
 static void
 products_search(struct req *r)
 {
+	if (menu_cache_hit(r))
+		return;
 	struct qs_value v[PP__MAX];
 	mongoc_client_t *client;
 	mongoc_collection_t *coll;
@@ -308,7 +363,7 @@ products_search(struct req *r)
 	json_object_object_add(out, "limit", json_object_new_int64(limit));
 	json_object_object_add(out, "offset", json_object_new_int64(offset));
 	if (menu_find(r, client, "products", &filter, opts, data) == 0)
-		resp_json_cached(r, out);
+		menu_answer(r, out);
 done:
 	json_object_put(out);
 	bson_destroy(opts);

@@ -465,7 +465,7 @@ order_price_lines(struct req *r, mongoc_client_t *client, const struct order_inp
 			continue;
 		bson_oid_to_string(&p[i].id, hex);
 		n = snprintf(missing + used, sizeof(missing) - used, "%s%s", used ? ", " : "",
-		             p[i].found && p[i].active ? p[i].name : hex);
+		             p[i].found ? p[i].name : hex);
 		if (n > 0 && (size_t)n < sizeof(missing) - used)
 			used += (size_t)n;
 	}
@@ -671,6 +671,18 @@ order_create(struct req *r)
 	in = xcalloc(1, sizeof(*in));
 	if (order_validate(r, body, in) != 0)
 		goto done;
+	/*
+	 * The key first: a retry whose first answer was lost gets that order
+	 * back even if the branch closed or a price changed since. Every
+	 * refusal after this point releases the key (label release).
+	 */
+	bson_oid_init(&order_id, NULL);
+	if (key != NULL) {
+		rc = order_claim_idempotency(r, client, &who.id, key, &order_id, claim_id,
+		                             sizeof(claim_id));
+		if (rc <= 0)
+			goto done;
+	}
 
 	filter = BCON_NEW("_id", BCON_OID(&in->branch), "isActive", BCON_BOOL(true));
 	rc = order_find_one(client, "branches", filter, NULL, &branch, &error);
@@ -678,11 +690,11 @@ order_create(struct req *r)
 	filter = NULL;
 	if (rc < 0) {
 		order_db_error(r, &error);
-		goto done;
+		goto release;
 	}
 	if (rc == 0) {
 		resp_error(r, 422, "branchId names no open branch");
-		goto done;
+		goto release;
 	}
 	{
 		bson_t hours;
@@ -697,18 +709,18 @@ order_create(struct req *r)
 		}
 		if (!open) {
 			resp_error(r, 422, "The branch is closed now");
-			goto done;
+			goto release;
 		}
 	}
 
 	p = xcalloc(in->nitems, sizeof(*p));
 	if (order_price_lines(r, client, in, p) != 0)
-		goto done;
+		goto release;
 	for (size_t i = 0; i < in->nitems; i++) {
 		if (in->items[i].has_price && in->items[i].price != p[i].price) {
 			resp_error(r, 409, "The price of %s is now %lld so'm", p[i].name,
 			           (long long)p[i].price);
-			goto done;
+			goto release;
 		}
 		subtotal += p[i].price * in->items[i].quantity;
 	}
@@ -718,12 +730,12 @@ order_create(struct req *r)
 		if (subtotal < min_order) {
 			resp_error(r, 422, "The minimum order for delivery is %lld so'm",
 			           (long long)min_order);
-			goto done;
+			goto release;
 		}
 	}
 	if (in->has_total && in->total != subtotal + fee) {
 		resp_error(r, 409, "The total is now %lld so'm", (long long)(subtotal + fee));
-		goto done;
+		goto release;
 	}
 
 	/* The customer's name and language for the board and the messages. */
@@ -733,16 +745,9 @@ order_create(struct req *r)
 	filter = NULL;
 	if (rc < 0) {
 		order_db_error(r, &error);
-		goto done;
+		goto release;
 	}
 
-	bson_oid_init(&order_id, NULL);
-	if (key != NULL) {
-		rc = order_claim_idempotency(r, client, &who.id, key, &order_id, claim_id,
-		                             sizeof(claim_id));
-		if (rc <= 0)
-			goto done;
-	}
 	number = order_claim_number(client, &in->branch, &order_id, &error);
 	if (number < 0) {
 		order_db_error(r, &error);
@@ -840,6 +845,8 @@ order_create(struct req *r)
 release:
 	/* The request failed after claiming its key: let a retry try again. */
 	if (claim_id[0] != '\0') {
+		if (filter != NULL)
+			bson_destroy(filter);
 		filter = BCON_NEW("_id", BCON_UTF8(claim_id));
 		order_delete(client, "idempotency_keys", filter);
 	}
