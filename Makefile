@@ -3,7 +3,7 @@
 # needs nothing else.
 
 BUILD    ?= build
-PKGS      = json-c libcurl fcgi libmongoc-1.0 libcrypto libargon2
+PKGS      = json-c libcurl fcgi libmongoc-1.0 libcrypto libargon2 vips
 CC       ?= cc
 OPT      ?= -O2
 SAN      ?=
@@ -29,7 +29,7 @@ FUZZ_NAMES = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
 FUZZ_REPLAY = $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all setup run stop test unit unit-asan fuzz-replay fuzz-replay-run fuzz blackbox bench format format-check clean
+.PHONY: all setup run stop test unit unit-asan bins-asan fuzz-replay fuzz-replay-run fuzz blackbox bench format format-check clean
 
 all: $(BINS)
 
@@ -82,6 +82,11 @@ unit: $(UNIT_BINS)
 unit-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit
+
+# Every program again under ASan/UBSan, for a black-box run against them.
+bins-asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
 
 # Replays every committed fuzz corpus under ASan/UBSan.
 fuzz-replay:

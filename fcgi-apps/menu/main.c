@@ -19,17 +19,18 @@ static const char product_fields[] =
     "\"isAvailable\": 1, \"sortOrder\": 1}";
 
 /*
- * Parses the query string against fields. Returns 0, or -1 after
- * answering 400.
+ * Parses the query string into q against fields. The texts in vals point
+ * into q, so q must live as long as they are used (the caller's frame).
+ * Returns 0, or -1 after answering 400.
  */
 static int
-menu_query(struct req *r, const struct qs_field *fields, size_t n, struct qs_value *vals)
+menu_query(struct req *r, struct qs *q, const struct qs_field *fields, size_t n,
+           struct qs_value *vals)
 {
-	struct qs q;
 	char err[160];
 
-	if (qs_parse(r->query, &q, err, sizeof(err)) != 0 ||
-	    qs_validate(&q, fields, n, vals, err, sizeof(err)) != 0) {
+	if (qs_parse(r->query, q, err, sizeof(err)) != 0 ||
+	    qs_validate(q, fields, n, vals, err, sizeof(err)) != 0) {
 		resp_error(r, 400, "%s", err);
 		return -1;
 	}
@@ -154,11 +155,12 @@ static void
 menu_list(struct req *r, const char *collection, const char *fields, const char *sort)
 {
 	struct qs_value none[1];
+	struct qs q;
 	mongoc_client_t *client;
 	bson_t *filter, *opts;
 	json_object *data, *out;
 
-	if (menu_query(r, NULL, 0, none) != 0)
+	if (menu_query(r, &q, NULL, 0, none) != 0)
 		return;
 	client = db_pop();
 	filter = BCON_NEW("isActive", BCON_BOOL(true));
@@ -218,12 +220,13 @@ category_products(struct req *r)
 	if (menu_cache_hit(r))
 		return;
 	struct qs_value none[1];
+	struct qs q;
 	mongoc_client_t *client;
 	bson_oid_t oid;
 	bson_t *filter, *opts;
 	json_object *data, *out;
 
-	if (menu_id(r, "category", &oid) != 0 || menu_query(r, NULL, 0, none) != 0)
+	if (menu_id(r, "category", &oid) != 0 || menu_query(r, &q, NULL, 0, none) != 0)
 		return;
 	client = db_pop();
 	filter = BCON_NEW("_id", BCON_OID(&oid), "isActive", BCON_BOOL(true));
@@ -257,12 +260,13 @@ product_get(struct req *r)
 	if (menu_cache_hit(r))
 		return;
 	struct qs_value none[1];
+	struct qs q;
 	mongoc_client_t *client;
 	bson_oid_t oid;
 	bson_t *filter, *opts;
 	json_object *data, *out;
 
-	if (menu_id(r, "product", &oid) != 0 || menu_query(r, NULL, 0, none) != 0)
+	if (menu_id(r, "product", &oid) != 0 || menu_query(r, &q, NULL, 0, none) != 0)
 		return;
 	client = db_pop();
 	filter = BCON_NEW("_id", BCON_OID(&oid), "isActive", BCON_BOOL(true));
@@ -320,6 +324,7 @@ products_search(struct req *r)
 	if (menu_cache_hit(r))
 		return;
 	struct qs_value v[PP__MAX];
+	struct qs q;
 	mongoc_client_t *client;
 	mongoc_collection_t *coll;
 	bson_t filter, and;
@@ -328,7 +333,7 @@ products_search(struct req *r)
 	json_object *data, *out;
 	int64_t limit, offset, total;
 
-	if (menu_query(r, product_params, PP__MAX, v) != 0)
+	if (menu_query(r, &q, product_params, PP__MAX, v) != 0)
 		return;
 	limit = v[PP_LIMIT].present ? v[PP_LIMIT].i : LIMIT_DEFAULT;
 	offset = v[PP_OFFSET].present ? v[PP_OFFSET].i : 0;
