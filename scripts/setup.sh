@@ -44,6 +44,7 @@ APT_PACKAGES=(
 	libcurl4-openssl-dev libcmocka-dev libssl-dev libargon2-dev
 	wrk pkg-config make gcc clang-format python3 python3-venv
 	openssl curl ca-certificates procps
+	libvips-dev libvips-tools
 )
 
 install_packages() {
