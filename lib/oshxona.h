@@ -546,4 +546,6 @@ int authz_branch(const struct who *who, const bson_oid_t *branch);
 int authz(struct req *r, mongoc_client_t *client, enum authz_rule rule, const bson_oid_t *branch,
           struct who *who);
 
+#include "upload.h"
+
 #endif /* OSHXONA_H */

@@ -31,7 +31,7 @@ DB_PORT=${DB_PORT:-27018}
 STACK_DIR=${STACK_DIR:-$ROOT/var}
 FCGI_CHILDREN=${FCGI_CHILDREN:-2}
 DEMO_DATA=${DEMO_DATA-$ROOT/data/demo.json}
-APPS=(health menu auth orders chanauth)
+APPS=(health menu auth orders chanauth admin uploads)
 
 RUN=$STACK_DIR/run
 LOGS=$STACK_DIR/logs
@@ -172,6 +172,18 @@ render_nginx_conf() {
 	local olimit=${RATE_LIMIT_ORDERS:-10}
 	local orate=$(((olimit + 4) / 5))
 	mkdir -p "$RUN/oshxona"
+	# The CORS origins of the two front ends, for nginx's own answers.
+	local url origin origins=""
+	for url in "${ADMIN_PANEL_URL:-$(env_from_file ADMIN_PANEL_URL)}" \
+		"${USER_FRONTEND_URL:-$(env_from_file USER_FRONTEND_URL)}"; do
+		origin=$(printf '%s' "${url:-http://127.0.0.1:8080}" |
+			sed -n 's|^\(https\{0,1\}://[^/?#]*\).*$|\1|p' | tr 'A-Z' 'a-z')
+		case " $origins " in *" $origin "*) ;; *) origins="$origins $origin" ;; esac
+	done
+	: >"$RUN/oshxona/cors-origins.conf"
+	for origin in $origins; do
+		printf '"%s" $http_origin;\n' "$origin" >>"$RUN/oshxona/cors-origins.conf"
+	done
 	cp "$ROOT/nginx-conf/security-headers.conf" "$ROOT/nginx-conf/json-errors.conf" "$RUN/oshxona/"
 	sed -e "s|@PORT@|$PORT|g" -e "s|@STACK_DIR@|$STACK_DIR|g" \
 		-e "s|@ROOT@|$ROOT|g" -e "s|@USER_LINE@|$user_line|g" \
@@ -217,6 +229,9 @@ start() {
 		export MONGODB_URI="mongodb://127.0.0.1:$DB_PORT/oshxona"
 	fi
 	export NCHAN_PUBLISH_SOCKET=$RUN/nchan-publish.sock
+	# Uploaded images (fcgi-apps/uploads), served by nginx as /media/<name>.
+	export MEDIA_DIR=$STACK_DIR/media
+	mkdir -p "$MEDIA_DIR"
 	export MENU_CACHE_DIR=$STACK_DIR/cache
 	if [ -f "$ROOT/.env" ]; then
 		export OSHXONA_ENV_FILE=${OSHXONA_ENV_FILE:-$ROOT/.env}

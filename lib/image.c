@@ -1,0 +1,406 @@
+/*
+ * image.c - what an uploaded image goes through before anyone sees it:
+ * its type from its magic bytes, its size from its header (before any
+ * pixel is decoded), then libvips decodes it strictly, turns it upright,
+ * shrinks it to fit 800 x 600 and encodes it again in the same format
+ * with all metadata (EXIF and its GPS position, XMP, ICC, comments)
+ * dropped. Local storage (MEDIA_DIR) and deletion live here too.
+ *
+ * libvips is set up for a small single-threaded FastCGI child: one worker
+ * thread, no operation cache, and the loaders libvips marks untrusted
+ * (ImageMagick, SVG, PDF, ...) blocked; only the JPEG, PNG and WebP
+ * loaders are ever asked for anything.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vips/vips.h>
+
+#include "oshxona.h"
+
+#define IMAGE_JPEG_Q          82
+#define IMAGE_WEBP_Q          80
+#define IMAGE_PNG_COMPRESS    6
+#define IMAGE_HEX_LEN         32 /* 16 random bytes */
+#define IMAGE_MEDIA_DEFAULT   "/var/lib/oshxona/media"
+#define IMAGE_BUFFERED_PIXELS 12000000 /* see image_too_large */
+
+static int image_ready; /* image_init succeeded */
+
+enum image_format
+image_sniff(const void *data, size_t len)
+{
+	static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+	const unsigned char *p = data;
+
+	if (len >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff)
+		return IMAGE_JPEG;
+	if (len >= sizeof(png) && memcmp(p, png, sizeof(png)) == 0)
+		return IMAGE_PNG;
+	if (len >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0)
+		return IMAGE_WEBP;
+	return IMAGE_UNKNOWN;
+}
+
+const char *
+image_format_ext(enum image_format f)
+{
+	switch (f) {
+	case IMAGE_JPEG:
+		return "jpg";
+	case IMAGE_PNG:
+		return "png";
+	case IMAGE_WEBP:
+		return "webp";
+	default:
+		return "";
+	}
+}
+
+/* libvips' warnings ("error in tile ...") go to our log, not to stderr. */
+static void
+image_vips_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer arg)
+{
+	(void)domain;
+	(void)level;
+	(void)arg;
+	log_debug("libvips: %s", message);
+}
+
+int
+image_init(const char *argv0)
+{
+	if (image_ready)
+		return 0;
+	if (VIPS_INIT(argv0 != NULL ? argv0 : "oshxona")) {
+		log_error("libvips: %s", vips_error_buffer());
+		vips_error_clear();
+		return -1;
+	}
+	vips_concurrency_set(1);
+	vips_cache_set_max(0);
+	vips_cache_set_max_mem(0);
+	vips_cache_set_max_files(0);
+	vips_block_untrusted_set(TRUE);
+	g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO,
+	                  image_vips_log, NULL);
+	image_ready = 1;
+	return 0;
+}
+
+/* Logs and clears libvips' error buffer. */
+static void
+image_vips_error(const char *what)
+{
+	const char *msg = vips_error_buffer();
+	size_t n = strlen(msg);
+
+	while (n > 0 && msg[n - 1] == '\n')
+		n--;
+	log_info("libvips %s: %.*s", what, (int)(n > 300 ? 300 : n), msg);
+	vips_error_clear();
+}
+
+/* Reads only the header of data with the loader its magic bytes name. */
+static int
+image_header(const void *data, size_t len, enum image_format f, VipsImage **out)
+{
+	void *buf = (void *)(uintptr_t)data; /* libvips only reads it */
+
+	switch (f) {
+	case IMAGE_JPEG:
+		return vips_jpegload_buffer(buf, len, out, "access", VIPS_ACCESS_SEQUENTIAL,
+		                            "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+	case IMAGE_PNG:
+		return vips_pngload_buffer(buf, len, out, "access", VIPS_ACCESS_SEQUENTIAL,
+		                           "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+	case IMAGE_WEBP:
+		return vips_webpload_buffer(buf, len, out, "access", VIPS_ACCESS_SEQUENTIAL,
+		                            "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+	default:
+		abort();
+	}
+}
+
+/*
+ * The decompression-bomb guard, from the header alone. Baseline JPEG and
+ * plain PNG stream through libvips in strips, so up to IMAGE_MAX_PIXELS is
+ * fine; an interlaced PNG, a progressive JPEG (libjpeg keeps every DCT
+ * coefficient) and WebP (decoded whole) are held in memory at full size,
+ * so those get IMAGE_BUFFERED_PIXELS (about 50-70 MB at worst).
+ */
+static int
+image_too_large(VipsImage *head, enum image_format f)
+{
+	int w = vips_image_get_width(head), h = vips_image_get_height(head), interlaced = 0;
+	int64_t pixels = (int64_t)w * h;
+
+	if (w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE || pixels > IMAGE_MAX_PIXELS)
+		return 1;
+	if (vips_image_get_typeof(head, "interlaced") != 0 &&
+	    vips_image_get_int(head, "interlaced", &interlaced) != 0)
+		interlaced = 1; /* unreadable: assume the worst */
+	if ((interlaced || f == IMAGE_WEBP) && pixels > IMAGE_BUFFERED_PIXELS)
+		return 1;
+	return 0;
+}
+
+/* The loader thumbnail_buffer must have picked for f. */
+static const char *
+image_loader_name(enum image_format f)
+{
+	switch (f) {
+	case IMAGE_JPEG:
+		return "jpegload_buffer";
+	case IMAGE_PNG:
+		return "pngload_buffer";
+	case IMAGE_WEBP:
+		return "webpload_buffer";
+	default:
+		abort();
+	}
+}
+
+/* Encodes img in format f with every piece of metadata left out. */
+static int
+image_encode(VipsImage *img, enum image_format f, void **buf, size_t *len)
+{
+	/* libvips 8.15 replaced strip with keep. */
+#if VIPS_MAJOR_VERSION > 8 || (VIPS_MAJOR_VERSION == 8 && VIPS_MINOR_VERSION >= 15)
+#define IMAGE_NO_METADATA "keep", VIPS_FOREIGN_KEEP_NONE
+#else
+#define IMAGE_NO_METADATA "strip", TRUE
+#endif
+	switch (f) {
+	case IMAGE_JPEG:
+		return vips_jpegsave_buffer(img, buf, len, "Q", IMAGE_JPEG_Q, "optimize_coding",
+		                            TRUE, IMAGE_NO_METADATA, NULL);
+	case IMAGE_PNG:
+		return vips_pngsave_buffer(img, buf, len, "compression", IMAGE_PNG_COMPRESS,
+		                           IMAGE_NO_METADATA, NULL);
+	case IMAGE_WEBP:
+		return vips_webpsave_buffer(img, buf, len, "Q", IMAGE_WEBP_Q, IMAGE_NO_METADATA,
+		                            NULL);
+	default:
+		abort();
+	}
+#undef IMAGE_NO_METADATA
+}
+
+int
+image_process(const void *data, size_t len, struct image_result *out, char *err, size_t errlen)
+{
+	enum image_format f = image_sniff(data, len);
+	VipsImage *head = NULL, *thumb = NULL, *pixels = NULL;
+	const char *loader = NULL;
+	void *buf = NULL;
+	size_t blen = 0;
+	int status = 422;
+
+	memset(out, 0, sizeof(*out));
+	if (f == IMAGE_UNKNOWN) {
+		snprintf(err, errlen, "Only JPEG, PNG and WebP images are accepted");
+		return 415;
+	}
+	if (!image_ready) {
+		snprintf(err, errlen, "Image processing is not available");
+		return 500;
+	}
+	if (image_header(data, len, f, &head) != 0) {
+		image_vips_error("header");
+		snprintf(err, errlen, "The image could not be read");
+		goto done;
+	}
+	if (image_too_large(head, f)) {
+		snprintf(err, errlen,
+		         "The image is too large: at most %d pixels a side and %d megapixels",
+		         IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS / 1000000);
+		goto done;
+	}
+	/*
+	 * thumbnail_buffer loads again, shrinking while it decodes (JPEG DCT
+	 * scaling), and turns the image upright by its EXIF orientation first.
+	 */
+	/*
+	 * libvips 8.14's thumbnail_buffer does not hand its own fail_on to
+	 * the loader (a truncated JPEG passed): the loader's option string does.
+	 */
+	if (vips_thumbnail_buffer((void *)(uintptr_t)data, len, &thumb, IMAGE_FIT_WIDTH, "height",
+	                          IMAGE_FIT_HEIGHT, "size", VIPS_SIZE_DOWN, "option_string",
+	                          "fail_on=error", NULL) != 0) {
+		image_vips_error("thumbnail");
+		snprintf(err, errlen, "The image could not be read");
+		goto done;
+	}
+	if (vips_image_get_string(thumb, "vips-loader", &loader) != 0 || loader == NULL ||
+	    strcmp(loader, image_loader_name(f)) != 0) {
+		vips_error_clear();
+		log_warn("libvips chose loader %s for a %s", loader != NULL ? loader : "(none)",
+		         image_format_ext(f));
+		snprintf(err, errlen, "The image could not be read");
+		goto done;
+	}
+	/* Every pixel decoded here: a truncated or corrupt image fails now. */
+	pixels = vips_image_copy_memory(thumb);
+	if (pixels == NULL) {
+		image_vips_error("decode");
+		snprintf(err, errlen, "The image is damaged or incomplete");
+		goto done;
+	}
+	if (image_encode(pixels, f, &buf, &blen) != 0) {
+		image_vips_error("encode");
+		snprintf(err, errlen, "The image could not be processed");
+		status = 500;
+		goto done;
+	}
+	out->format = f;
+	out->width = vips_image_get_width(pixels);
+	out->height = vips_image_get_height(pixels);
+	out->data = buf;
+	out->len = blen;
+	status = 0;
+done:
+	if (pixels != NULL)
+		g_object_unref(pixels);
+	if (thumb != NULL)
+		g_object_unref(thumb);
+	if (head != NULL)
+		g_object_unref(head);
+	/* The worker thread's arena gave its strips back: return them to the OS. */
+	malloc_trim(0);
+	return status;
+}
+
+void
+image_result_free(struct image_result *img)
+{
+	if (img->data != NULL)
+		g_free(img->data);
+	memset(img, 0, sizeof(*img));
+}
+
+int
+image_name_valid(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < IMAGE_HEX_LEN; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	if (name[i] != '.')
+		return 0;
+	name += i + 1;
+	return strcmp(name, "jpg") == 0 || strcmp(name, "png") == 0 || strcmp(name, "webp") == 0;
+}
+
+/* MEDIA_DIR, or the production default. */
+static const char *
+image_media_dir(void)
+{
+	const char *dir = getenv("MEDIA_DIR");
+
+	return dir != NULL && *dir != '\0' ? dir : IMAGE_MEDIA_DEFAULT;
+}
+
+/* Writes all of len bytes to fd. */
+static int
+image_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+image_store(const struct image_result *img, char name[IMAGE_NAME_LEN + 1])
+{
+	const char *dir = image_media_dir();
+	char hex[IMAGE_HEX_LEN + 1], tmp[PATH_MAX], path[PATH_MAX];
+	int fd, n, dfd;
+
+	random_hex(hex, IMAGE_HEX_LEN / 2);
+	snprintf(name, IMAGE_NAME_LEN + 1, "%s.%s", hex, image_format_ext(img->format));
+	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(path) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.tmp-%s", dir, name) >= sizeof(tmp)) {
+		log_error("MEDIA_DIR path too long: %s", dir);
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		log_error("cannot create %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	/* 0644 whatever the umask: nginx's workers read it. */
+	if (fchmod(fd, 0644) != 0 || image_write_all(fd, img->data, img->len) != 0 ||
+	    fsync(fd) != 0) {
+		log_error("cannot write %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (close(fd) != 0 || rename(tmp, path) != 0) {
+		log_error("cannot store %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	/* The rename itself survives a crash once the directory is synced. */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		if (fsync(dfd) != 0)
+			log_warn("fsync %s: %s", dir, strerror(errno));
+		close(dfd);
+	}
+	return 0;
+}
+
+int
+image_delete(const char *public_id)
+{
+	char path[PATH_MAX];
+	int n;
+
+	if (public_id == NULL || !image_name_valid(public_id)) {
+		log_warn("refused to delete a local image with a foreign name");
+		return -1;
+	}
+	n = snprintf(path, sizeof(path), "%s/%s", image_media_dir(), public_id);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -1;
+	if (unlink(path) != 0 && errno != ENOENT) {
+		log_error("cannot delete %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Where an image lives follows from its id; the mode of the moment does not matter. */
+int
+upload_delete(const char *public_id)
+{
+	if (public_id == NULL || *public_id == '\0')
+		return -1;
+	if (image_name_valid(public_id))
+		return image_delete(public_id);
+	if (!cloudinary_configured()) {
+		log_error("cannot delete image %.64s: Cloudinary is not configured", public_id);
+		return -1;
+	}
+	return cloudinary_destroy(public_id);
+}
