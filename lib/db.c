@@ -218,3 +218,87 @@ db_now_ms(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int
+db_find_one(mongoc_client_t *client, const char *collection, const bson_t *filter,
+            const bson_t *opts, bson_t **out, bson_error_t *error)
+{
+	mongoc_collection_t *coll = db_collection(client, collection);
+	mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+	const bson_t *doc;
+	int rc = 0;
+
+	*out = NULL;
+	if (mongoc_cursor_next(cursor, &doc)) {
+		*out = bson_copy(doc);
+		rc = 1;
+	} else if (mongoc_cursor_error(cursor, error)) {
+		rc = -1;
+	}
+	mongoc_cursor_destroy(cursor);
+	mongoc_collection_destroy(coll);
+	return rc;
+}
+
+int
+db_insert(mongoc_client_t *client, const char *collection, const bson_t *doc, bson_error_t *error)
+{
+	mongoc_collection_t *coll = db_collection(client, collection);
+	bool ok = mongoc_collection_insert_one(coll, doc, NULL, NULL, error);
+
+	mongoc_collection_destroy(coll);
+	return ok ? 0 : -1;
+}
+
+void
+db_answer_error(struct req *r, const bson_error_t *error)
+{
+	if (db_error_is_unavailable(error)) {
+		log_warn("database unavailable: %s", error->message);
+		resp_error(r, 503, "Database unavailable, try again shortly");
+	} else {
+		log_error("database: %s", error->message);
+		resp_error(r, 500, "Database error");
+	}
+}
+
+const char *
+db_doc_utf8(const bson_t *doc, const char *key)
+{
+	bson_iter_t it;
+
+	if (doc != NULL && bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_UTF8(&it))
+		return bson_iter_utf8(&it, NULL);
+	return NULL;
+}
+
+int64_t
+db_doc_int(const bson_t *doc, const char *key, int64_t fallback)
+{
+	bson_iter_t it;
+
+	if (doc != NULL && bson_iter_init_find(&it, doc, key) &&
+	    (BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it)))
+		return bson_iter_as_int64(&it);
+	return fallback;
+}
+
+int
+db_doc_bool(const bson_t *doc, const char *key)
+{
+	bson_iter_t it;
+
+	return doc != NULL && bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_BOOL(&it) &&
+	       bson_iter_bool(&it);
+}
+
+int
+db_doc_oid(const bson_t *doc, const char *key, bson_oid_t *out)
+{
+	bson_iter_t it;
+
+	if (doc == NULL || !bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_OID(&it))
+		return -1;
+	bson_oid_copy(bson_iter_oid(&it), out);
+	return 0;
+}

@@ -183,6 +183,12 @@ void resp_error(struct req *r, int status, const char *fmt, ...)
  */
 json_object *req_json(struct req *r, size_t max);
 
+/*
+ * Answers a failed database call: 503 when the database cannot be reached
+ * (the client may retry), else 500; logs the cause once.
+ */
+void db_answer_error(struct req *r, const bson_error_t *error);
+
 /* 429 with Retry-After and {"success": false, "message", "retryAfter"}. */
 void resp_rate_limited(struct req *r, int64_t retry_after, const char *message);
 
@@ -337,6 +343,23 @@ int db_error_is_duplicate(const bson_error_t *error);
 
 /* Wall-clock milliseconds since the epoch, as BSON dates hold them. */
 int64_t db_now_ms(void);
+
+/*
+ * The first document filter finds, as a copy in *out (the caller's,
+ * bson_destroy). Returns 1 found, 0 none, -1 on error. On FerretDB only a
+ * filter on _id is answered without scanning the collection.
+ */
+int db_find_one(mongoc_client_t *client, const char *collection, const bson_t *filter,
+                const bson_t *opts, bson_t **out, bson_error_t *error);
+/* insert_one; 0, or -1 with error set (db_error_is_duplicate for claims). */
+int db_insert(mongoc_client_t *client, const char *collection, const bson_t *doc,
+              bson_error_t *error);
+
+/* Typed fields of a document: NULL, the fallback, 0 or -1 when absent or of another type. */
+const char *db_doc_utf8(const bson_t *doc, const char *key);
+int64_t db_doc_int(const bson_t *doc, const char *key, int64_t fallback);
+int db_doc_bool(const bson_t *doc, const char *key);
+int db_doc_oid(const bson_t *doc, const char *key, bson_oid_t *out);
 
 /* -------------------------------------------------------------- search.c */
 

@@ -588,39 +588,15 @@ input_one_bool(struct req *r, json_object *body, const char *name, int *out)
 
 /* ------------------------------------------------------------ database */
 
-static void
-admin_db_error(struct req *r, const bson_error_t *error)
-{
-	if (db_error_is_unavailable(error)) {
-		log_warn("database unavailable: %s", error->message);
-		resp_error(r, 503, "Database unavailable, try again shortly");
-	} else {
-		log_error("database: %s", error->message);
-		resp_error(r, 500, "Database error");
-	}
-}
-
 /* The document with _id id; *out is a copy (the caller's). 1 found, 0 not, -1 error. */
 static int
 admin_find_id(mongoc_client_t *client, const char *collection, const bson_oid_t *id, bson_t **out,
               bson_error_t *error)
 {
-	mongoc_collection_t *coll = db_collection(client, collection);
 	bson_t *filter = BCON_NEW("_id", BCON_OID(id));
-	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
-	const bson_t *doc;
-	int rc = 0;
+	int rc = db_find_one(client, collection, filter, NULL, out, error);
 
-	*out = NULL;
-	if (mongoc_cursor_next(cur, &doc)) {
-		*out = bson_copy(doc);
-		rc = 1;
-	} else if (mongoc_cursor_error(cur, error)) {
-		rc = -1;
-	}
-	mongoc_cursor_destroy(cur);
 	bson_destroy(filter);
-	mongoc_collection_destroy(coll);
 	return rc;
 }
 
@@ -642,7 +618,7 @@ admin_load(struct req *r, mongoc_client_t *client, const char *collection, const
 	}
 	rc = admin_find_id(client, collection, id, out, &error);
 	if (rc < 0)
-		admin_db_error(r, &error);
+		db_answer_error(r, &error);
 	else if (rc == 0)
 		resp_error(r, 404, "%c%s not found", toupper((unsigned char)what[0]), what + 1);
 	return rc == 1 ? 0 : -1;
@@ -666,17 +642,6 @@ admin_update(mongoc_client_t *client, const char *collection, const bson_oid_t *
 	bson_destroy(filter);
 	mongoc_collection_destroy(coll);
 	return rc;
-}
-
-static int
-admin_insert(mongoc_client_t *client, const char *collection, const bson_t *doc,
-             bson_error_t *error)
-{
-	mongoc_collection_t *coll = db_collection(client, collection);
-	bool ok = mongoc_collection_insert_one(coll, doc, NULL, NULL, error);
-
-	mongoc_collection_destroy(coll);
-	return ok ? 0 : -1;
 }
 
 /*
@@ -704,31 +669,10 @@ admin_set(struct req *r, mongoc_client_t *client, const char *collection, const 
 	if (rc == 1)
 		rc = admin_find_id(client, collection, id, fresh, &error);
 	if (rc < 0)
-		admin_db_error(r, &error);
+		db_answer_error(r, &error);
 	else if (rc == 0)
 		resp_error(r, 404, "%c%s not found", toupper((unsigned char)what[0]), what + 1);
 	return rc == 1 ? 0 : -1;
-}
-
-static const char *
-doc_utf8(const bson_t *doc, const char *key)
-{
-	bson_iter_t it;
-
-	if (doc != NULL && bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_UTF8(&it))
-		return bson_iter_utf8(&it, NULL);
-	return NULL;
-}
-
-static int
-doc_oid(const bson_t *doc, const char *key, bson_oid_t *out)
-{
-	bson_iter_t it;
-
-	if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_OID(&it))
-		return -1;
-	bson_oid_copy(bson_iter_oid(&it), out);
-	return 0;
 }
 
 /* A copy of doc's image.publicId (free()), or NULL when it has none. */
@@ -807,7 +751,7 @@ admin_list(struct req *r, mongoc_client_t *client, const char *collection, const
 	if (mongoc_cursor_error(cur, &error) ||
 	    (keep == NULL && (total = mongoc_collection_count_documents(coll, filter, NULL, NULL,
 	                                                                NULL, &error)) < 0)) {
-		admin_db_error(r, &error);
+		db_answer_error(r, &error);
 		json_object_put(data);
 	} else {
 		o = json_object_new_object();
@@ -905,7 +849,7 @@ product_prefixes(bson_t *set, const bson_t *old)
 		const char *name = product_fields[i].name, *s;
 		if (!(product_fields[i].flags & FIELD_SEARCH) || n == SEARCH_TEXTS_MAX)
 			continue;
-		s = bson_has_field(set, name) ? doc_utf8(set, name) : doc_utf8(old, name);
+		s = bson_has_field(set, name) ? db_doc_utf8(set, name) : db_doc_utf8(old, name);
 		texts[n++] = s != NULL ? xstrdup(s) : NULL;
 	}
 	BSON_APPEND_ARRAY_BEGIN(set, "searchPrefixes", &arr);
@@ -970,11 +914,11 @@ product_category_ok(struct req *r, mongoc_client_t *client, const bson_t *set)
 	bson_iter_t it;
 	int rc;
 
-	if (doc_oid(set, "categoryId", &cat) != 0)
+	if (db_doc_oid(set, "categoryId", &cat) != 0)
 		return 0;
 	rc = admin_find_id(client, "categories", &cat, &doc, &error);
 	if (rc < 0) {
-		admin_db_error(r, &error);
+		db_answer_error(r, &error);
 		return -1;
 	}
 	if (rc == 0 || !bson_iter_init_find(&it, doc, "isActive") || !BSON_ITER_HOLDS_BOOL(&it) ||
@@ -1086,8 +1030,8 @@ product_create(struct req *r)
 	product_prefixes(&doc, NULL);
 	BSON_APPEND_DATE_TIME(&doc, "createdAt", now);
 	BSON_APPEND_DATE_TIME(&doc, "updatedAt", now);
-	if (admin_insert(client, "products", &doc, &error) != 0) {
-		admin_db_error(r, &error);
+	if (db_insert(client, "products", &doc, &error) != 0) {
+		db_answer_error(r, &error);
 		goto done;
 	}
 	admin_invalidate();
@@ -1275,7 +1219,7 @@ category_empty(struct req *r, mongoc_client_t *client, const bson_oid_t *id)
 	bson_destroy(filter);
 	mongoc_collection_destroy(coll);
 	if (n < 0) {
-		admin_db_error(r, &error);
+		db_answer_error(r, &error);
 		return -1;
 	}
 	if (n > 0) {
@@ -1335,8 +1279,8 @@ category_create(struct req *r)
 		goto done;
 	BSON_APPEND_DATE_TIME(&doc, "createdAt", now);
 	BSON_APPEND_DATE_TIME(&doc, "updatedAt", now);
-	if (admin_insert(client, "categories", &doc, &error) != 0) {
-		admin_db_error(r, &error);
+	if (db_insert(client, "categories", &doc, &error) != 0) {
+		db_answer_error(r, &error);
 		goto done;
 	}
 	admin_invalidate();
@@ -1464,7 +1408,7 @@ branch_visible(const struct who *who, const bson_t *doc)
 {
 	bson_oid_t id;
 
-	return doc_oid(doc, "_id", &id) == 0 && authz_branch(who, &id);
+	return db_doc_oid(doc, "_id", &id) == 0 && authz_branch(who, &id);
 }
 
 /* GET /api/admin/branches (staff): theirs, also inactive ones. */
@@ -1514,8 +1458,8 @@ branch_create(struct req *r)
 		goto done;
 	BSON_APPEND_DATE_TIME(&doc, "createdAt", now);
 	BSON_APPEND_DATE_TIME(&doc, "updatedAt", now);
-	if (admin_insert(client, "branches", &doc, &error) != 0) {
-		admin_db_error(r, &error);
+	if (db_insert(client, "branches", &doc, &error) != 0) {
+		db_answer_error(r, &error);
 		goto done;
 	}
 	admin_invalidate();

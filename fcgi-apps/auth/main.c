@@ -17,18 +17,6 @@
 #define LOGIN_FAILED       "Invalid login or password"
 
 static void
-auth_db_error(struct req *r, const bson_error_t *error)
-{
-	if (db_error_is_unavailable(error)) {
-		log_warn("database unavailable: %s", error->message);
-		resp_error(r, 503, "Database unavailable, try again shortly");
-	} else {
-		log_error("database: %s", error->message);
-		resp_error(r, 500, "Database error");
-	}
-}
-
-static void
 auth_oid_hex(const bson_oid_t *oid, char out[25])
 {
 	bson_oid_to_string(oid, out);
@@ -65,31 +53,6 @@ auth_user_json(const bson_t *doc)
 	}
 	json_object_put(all);
 	return o;
-}
-
-/*
- * Finds one document by filter into *out (a copy, the caller's). Returns
- * 1 found, 0 not found, -1 error.
- */
-static int
-auth_find_one(mongoc_client_t *client, const char *collection, const bson_t *filter, bson_t **out,
-              bson_error_t *error)
-{
-	mongoc_collection_t *coll = db_collection(client, collection);
-	mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
-	const bson_t *doc;
-	int rc = 0;
-
-	*out = NULL;
-	if (mongoc_cursor_next(cursor, &doc)) {
-		*out = bson_copy(doc);
-		rc = 1;
-	} else if (mongoc_cursor_error(cursor, error)) {
-		rc = -1;
-	}
-	mongoc_cursor_destroy(cursor);
-	mongoc_collection_destroy(coll);
-	return rc;
 }
 
 /* Logins compare case-insensitively: stored and looked up in lower case. */
@@ -208,7 +171,7 @@ auth_login(struct req *r)
 	                             : attempts_check(client, key_acc, LOGIN_LIMIT, LOGIN_WINDOW_S,
 	                                              &retry_acc, &error);
 	if (limited_ip < 0 || limited_acc < 0) {
-		auth_db_error(r, &error);
+		db_answer_error(r, &error);
 		goto done;
 	}
 	if (limited_ip || limited_acc) {
@@ -217,9 +180,9 @@ auth_login(struct req *r)
 		goto done;
 	}
 	filter = BCON_NEW("login", BCON_UTF8(name));
-	found = auth_find_one(client, "staff", filter, &staff, &error);
+	found = db_find_one(client, "staff", filter, NULL, &staff, &error);
 	if (found < 0) {
-		auth_db_error(r, &error);
+		db_answer_error(r, &error);
 		goto done;
 	}
 	if (found && bson_iter_init_find(&it, staff, "passwordHash") && BSON_ITER_HOLDS_UTF8(&it)) {
@@ -267,7 +230,7 @@ auth_logout(struct req *r)
 	json_object *o;
 
 	if (authz_identify(r, client, &who, &error) < 0) {
-		auth_db_error(r, &error);
+		db_answer_error(r, &error);
 		db_push(client);
 		return;
 	}
@@ -281,13 +244,13 @@ auth_logout(struct req *r)
 		bson_destroy(filter);
 		mongoc_collection_destroy(coll);
 		if (!done) {
-			auth_db_error(r, &error);
+			db_answer_error(r, &error);
 			db_push(client);
 			return;
 		}
 	}
 	if (session_end(r, client, &error) != 0) {
-		auth_db_error(r, &error);
+		db_answer_error(r, &error);
 		db_push(client);
 		return;
 	}
@@ -313,10 +276,10 @@ auth_me(struct req *r)
 	if (authz(r, client, AUTHZ_ANY, NULL, &who) != 0)
 		goto done;
 	filter = BCON_NEW("_id", BCON_OID(&who.id));
-	found =
-	    auth_find_one(client, who.kind == WHO_STAFF ? "staff" : "users", filter, &doc, &error);
+	found = db_find_one(client, who.kind == WHO_STAFF ? "staff" : "users", filter, NULL, &doc,
+	                    &error);
 	if (found < 0) {
-		auth_db_error(r, &error);
+		db_answer_error(r, &error);
 		goto done;
 	}
 	if (found == 0) {
@@ -389,7 +352,7 @@ auth_upsert_user(mongoc_client_t *client, const struct telegram_user *u, bson_oi
 	int rc = -1;
 
 	for (int tries = 0; tries < 2 && rc < 0; tries++) {
-		int found = auth_find_one(client, "users", filter, &doc, error);
+		int found = db_find_one(client, "users", filter, NULL, &doc, error);
 		if (found < 0)
 			break;
 		if (found) {
@@ -476,7 +439,7 @@ auth_telegram(struct req *r)
 	client = db_pop();
 	claimed = auth_claim_hash(client, init_data != NULL ? "webapp" : "widget", hash, &error);
 	if (claimed < 0) {
-		auth_db_error(r, &error);
+		db_answer_error(r, &error);
 		goto done;
 	}
 	if (claimed == 0) {
@@ -485,14 +448,14 @@ auth_telegram(struct req *r)
 	}
 	if (auth_upsert_user(client, &u, &user, &error) != 0 ||
 	    session_start(r, client, &user, &error) != 0) {
-		auth_db_error(r, &error);
+		db_answer_error(r, &error);
 		goto done;
 	}
 	filter = BCON_NEW("_id", BCON_OID(&user));
-	rc = auth_find_one(client, "users", filter, &doc, &error);
+	rc = db_find_one(client, "users", filter, NULL, &doc, &error);
 	if (rc != 1) {
 		if (rc < 0)
-			auth_db_error(r, &error);
+			db_answer_error(r, &error);
 		else
 			resp_error(r, 500, "User vanished while signing in");
 		goto done;

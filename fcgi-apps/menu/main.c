@@ -37,18 +37,6 @@ menu_query(struct req *r, struct qs *q, const struct qs_field *fields, size_t n,
 	return 0;
 }
 
-static void
-menu_db_error(struct req *r, const bson_error_t *error)
-{
-	if (db_error_is_unavailable(error)) {
-		log_warn("database unavailable: %s", error->message);
-		resp_error(r, 503, "Database unavailable, try again shortly");
-	} else {
-		resp_error(r, 500, "Database error");
-		log_error("database: %s", error->message);
-	}
-}
-
 /* Builds {"projection": fields, "sort": sort, "skip", "limit"}. */
 static bson_t *
 menu_find_opts(const char *fields, const char *sort, int64_t skip, int64_t limit)
@@ -87,7 +75,7 @@ menu_find(struct req *r, mongoc_client_t *client, const char *collection, const 
 	while (mongoc_cursor_next(cur, &doc))
 		json_object_array_add(data, json_from_bson(doc));
 	if (mongoc_cursor_error(cur, &error)) {
-		menu_db_error(r, &error);
+		db_answer_error(r, &error);
 		rc = -1;
 	}
 	mongoc_cursor_destroy(cur);
@@ -359,7 +347,7 @@ products_search(struct req *r)
 	                      limit);
 	total = mongoc_collection_count_documents(coll, &filter, NULL, NULL, NULL, &error);
 	if (total < 0) {
-		menu_db_error(r, &error);
+		db_answer_error(r, &error);
 		goto done;
 	}
 	data = json_object_new_array();

@@ -46,51 +46,6 @@ order_one_of(const char *s, const char *const *set, size_t n)
 #define ONE_OF(s, set) order_one_of((s), (set), sizeof(set) / sizeof((set)[0]))
 
 static void
-order_db_error(struct req *r, const bson_error_t *error)
-{
-	if (db_error_is_unavailable(error)) {
-		log_warn("database unavailable: %s", error->message);
-		resp_error(r, 503, "Database unavailable, try again shortly");
-	} else {
-		log_error("database: %s", error->message);
-		resp_error(r, 500, "Database error");
-	}
-}
-
-/* Finds one document; *out is a copy (the caller's). 1 found, 0 not, -1 error. */
-static int
-order_find_one(mongoc_client_t *client, const char *collection, const bson_t *filter,
-               const bson_t *opts, bson_t **out, bson_error_t *error)
-{
-	mongoc_collection_t *coll = db_collection(client, collection);
-	mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
-	const bson_t *doc;
-	int rc = 0;
-
-	*out = NULL;
-	if (mongoc_cursor_next(cursor, &doc)) {
-		*out = bson_copy(doc);
-		rc = 1;
-	} else if (mongoc_cursor_error(cursor, error)) {
-		rc = -1;
-	}
-	mongoc_cursor_destroy(cursor);
-	mongoc_collection_destroy(coll);
-	return rc;
-}
-
-static int
-order_insert(mongoc_client_t *client, const char *collection, const bson_t *doc,
-             bson_error_t *error)
-{
-	mongoc_collection_t *coll = db_collection(client, collection);
-	bool ok = mongoc_collection_insert_one(coll, doc, NULL, NULL, error);
-
-	mongoc_collection_destroy(coll);
-	return ok ? 0 : -1;
-}
-
-static void
 order_delete(mongoc_client_t *client, const char *collection, const bson_t *filter)
 {
 	mongoc_collection_t *coll = db_collection(client, collection);
@@ -99,47 +54,6 @@ order_delete(mongoc_client_t *client, const char *collection, const bson_t *filt
 	if (!mongoc_collection_delete_one(coll, filter, NULL, NULL, &error))
 		log_warn("cleanup in %s failed: %s", collection, error.message);
 	mongoc_collection_destroy(coll);
-}
-
-static const char *
-doc_utf8(const bson_t *doc, const char *key)
-{
-	bson_iter_t it;
-
-	if (bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_UTF8(&it))
-		return bson_iter_utf8(&it, NULL);
-	return NULL;
-}
-
-static int64_t
-doc_int(const bson_t *doc, const char *key, int64_t fallback)
-{
-	bson_iter_t it;
-
-	if (bson_iter_init_find(&it, doc, key) &&
-	    (BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it)))
-		return bson_iter_as_int64(&it);
-	return fallback;
-}
-
-static int
-doc_bool(const bson_t *doc, const char *key)
-{
-	bson_iter_t it;
-
-	return bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_BOOL(&it) &&
-	       bson_iter_bool(&it);
-}
-
-static int
-doc_oid(const bson_t *doc, const char *key, bson_oid_t *out)
-{
-	bson_iter_t it;
-
-	if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_OID(&it))
-		return -1;
-	bson_oid_copy(bson_iter_oid(&it), out);
-	return 0;
 }
 
 /* The order as the API shows it. */
@@ -439,22 +353,22 @@ order_price_lines(struct req *r, mongoc_client_t *client, const struct order_inp
 			continue;
 		}
 		filter = BCON_NEW("_id", BCON_OID(&p[i].id));
-		rc = order_find_one(client, "products", filter, NULL, &doc, &error);
+		rc = db_find_one(client, "products", filter, NULL, &doc, &error);
 		bson_destroy(filter);
 		if (rc < 0) {
-			order_db_error(r, &error);
+			db_answer_error(r, &error);
 			return -1;
 		}
 		if (rc == 0)
 			continue;
 		p[i].found = 1;
-		p[i].price = doc_int(doc, "price", -1);
-		p[i].active = doc_bool(doc, "isActive");
-		p[i].available = doc_bool(doc, "isAvailable");
+		p[i].price = db_doc_int(doc, "price", -1);
+		p[i].active = db_doc_bool(doc, "isActive");
+		p[i].available = db_doc_bool(doc, "isAvailable");
 		snprintf(p[i].name, sizeof(p[i].name), "%s",
-		         doc_utf8(doc, "name") ? doc_utf8(doc, "name") : "");
+		         db_doc_utf8(doc, "name") ? db_doc_utf8(doc, "name") : "");
 		snprintf(p[i].name_ru, sizeof(p[i].name_ru), "%s",
-		         doc_utf8(doc, "nameRu") ? doc_utf8(doc, "nameRu") : "");
+		         db_doc_utf8(doc, "nameRu") ? db_doc_utf8(doc, "nameRu") : "");
 		bson_destroy(doc);
 	}
 
@@ -497,25 +411,25 @@ order_claim_idempotency(struct req *r, mongoc_client_t *client, const bson_oid_t
 	snprintf(claim_id, claim_len, "%s:%s", uhex, key);
 	doc = BCON_NEW("_id", BCON_UTF8(claim_id), "order", BCON_OID(order_id), "createdAt",
 	               BCON_DATE_TIME(now), "expiresAt", BCON_DATE_TIME(now + IDEM_TTL_MS));
-	rc = order_insert(client, "idempotency_keys", doc, &error);
+	rc = db_insert(client, "idempotency_keys", doc, &error);
 	bson_destroy(doc);
 	if (rc == 0)
 		return 1;
 	if (!db_error_is_duplicate(&error)) {
-		order_db_error(r, &error);
+		db_answer_error(r, &error);
 		return -1;
 	}
 	/* A retry: answer with the first request's order. */
 	filter = BCON_NEW("_id", BCON_UTF8(claim_id));
-	rc = order_find_one(client, "idempotency_keys", filter, NULL, &found, &error);
+	rc = db_find_one(client, "idempotency_keys", filter, NULL, &found, &error);
 	bson_destroy(filter);
-	if (rc == 1 && doc_oid(found, "order", &first) == 0) {
+	if (rc == 1 && db_doc_oid(found, "order", &first) == 0) {
 		filter = BCON_NEW("_id", BCON_OID(&first));
-		rc = order_find_one(client, "orders", filter, NULL, &order, &error);
+		rc = db_find_one(client, "orders", filter, NULL, &order, &error);
 		bson_destroy(filter);
 	}
 	if (rc < 0) {
-		order_db_error(r, &error);
+		db_answer_error(r, &error);
 	} else if (order != NULL) {
 		resp_header(r, "Idempotent-Replayed", "true");
 		order_respond(r, 200, order);
@@ -541,8 +455,8 @@ static int64_t
 order_number_hint(mongoc_client_t *client, const bson_oid_t *branch, bson_error_t *error)
 {
 	bson_t *filter = BCON_NEW("_id", BCON_OID(branch)), *doc = NULL;
-	int rc = order_find_one(client, "order_counters", filter, NULL, &doc, error);
-	int64_t n = rc == 1 ? doc_int(doc, "last", 0) : rc;
+	int rc = db_find_one(client, "order_counters", filter, NULL, &doc, error);
+	int64_t n = rc == 1 ? db_doc_int(doc, "last", 0) : rc;
 
 	if (doc != NULL)
 		bson_destroy(doc);
@@ -592,7 +506,7 @@ order_claim_number(mongoc_client_t *client, const bson_oid_t *branch, const bson
 		doc = BCON_NEW("_id", BCON_UTF8(id), "branch", BCON_OID(branch), "number",
 		               BCON_INT64(n), "order", BCON_OID(order), "at",
 		               BCON_DATE_TIME(db_now_ms()));
-		rc = order_insert(client, "order_numbers", doc, error);
+		rc = db_insert(client, "order_numbers", doc, error);
 		bson_destroy(doc);
 		if (rc == 0) {
 			order_number_hint_set(client, branch, n);
@@ -685,11 +599,11 @@ order_create(struct req *r)
 	}
 
 	filter = BCON_NEW("_id", BCON_OID(&in->branch), "isActive", BCON_BOOL(true));
-	rc = order_find_one(client, "branches", filter, NULL, &branch, &error);
+	rc = db_find_one(client, "branches", filter, NULL, &branch, &error);
 	bson_destroy(filter);
 	filter = NULL;
 	if (rc < 0) {
-		order_db_error(r, &error);
+		db_answer_error(r, &error);
 		goto release;
 	}
 	if (rc == 0) {
@@ -698,7 +612,7 @@ order_create(struct req *r)
 	}
 	{
 		bson_t hours;
-		int open = doc_bool(branch, "isOpen");
+		int open = db_doc_bool(branch, "isOpen");
 		if (open && bson_iter_init_find(&it, branch, "workingHours") &&
 		    BSON_ITER_HOLDS_DOCUMENT(&it)) {
 			const uint8_t *data;
@@ -725,8 +639,8 @@ order_create(struct req *r)
 		subtotal += p[i].price * in->items[i].quantity;
 	}
 	if (strcmp(in->order_type, "delivery") == 0) {
-		fee = doc_int(branch, "deliveryFee", 0);
-		min_order = doc_int(branch, "minOrder", 0);
+		fee = db_doc_int(branch, "deliveryFee", 0);
+		min_order = db_doc_int(branch, "minOrder", 0);
 		if (subtotal < min_order) {
 			resp_error(r, 422, "The minimum order for delivery is %lld so'm",
 			           (long long)min_order);
@@ -740,17 +654,17 @@ order_create(struct req *r)
 
 	/* The customer's name and language for the board and the messages. */
 	filter = BCON_NEW("_id", BCON_OID(&who.id));
-	rc = order_find_one(client, "users", filter, NULL, &user, &error);
+	rc = db_find_one(client, "users", filter, NULL, &user, &error);
 	bson_destroy(filter);
 	filter = NULL;
 	if (rc < 0) {
-		order_db_error(r, &error);
+		db_answer_error(r, &error);
 		goto release;
 	}
 
 	number = order_claim_number(client, &in->branch, &order_id, &error);
 	if (number < 0) {
-		order_db_error(r, &error);
+		db_answer_error(r, &error);
 		goto release;
 	}
 
@@ -764,9 +678,11 @@ order_create(struct req *r)
 	BSON_APPEND_DOCUMENT_BEGIN(&order, "customer", &sub);
 	if (user != NULL) {
 		BSON_APPEND_UTF8(&sub, "firstName",
-		                 doc_utf8(user, "firstName") ? doc_utf8(user, "firstName") : "");
+		                 db_doc_utf8(user, "firstName") ? db_doc_utf8(user, "firstName")
+		                                                : "");
 		BSON_APPEND_UTF8(&sub, "language",
-		                 doc_utf8(user, "language") ? doc_utf8(user, "language") : "uz");
+		                 db_doc_utf8(user, "language") ? db_doc_utf8(user, "language")
+		                                               : "uz");
 		if (bson_iter_init_find(&it, user, "telegramId"))
 			BSON_APPEND_INT64(&sub, "telegramId", bson_iter_as_int64(&it));
 	}
@@ -824,8 +740,8 @@ order_create(struct req *r)
 	BSON_APPEND_DATE_TIME(&order, "updatedAt", now);
 
 	/* Acknowledged (w: majority on MongoDB) before the customer hears 201. */
-	if (order_insert(client, "orders", &order, &error) != 0) {
-		order_db_error(r, &error);
+	if (db_insert(client, "orders", &order, &error) != 0) {
+		db_answer_error(r, &error);
 		goto release;
 	}
 	bson_oid_to_string(&order_id, bhex);
@@ -887,16 +803,16 @@ order_load_for(struct req *r, mongoc_client_t *client, const struct who *who, bs
 		return 0;
 	}
 	filter = BCON_NEW("_id", BCON_OID(&id));
-	rc = order_find_one(client, "orders", filter, NULL, order, &error);
+	rc = db_find_one(client, "orders", filter, NULL, order, &error);
 	bson_destroy(filter);
 	if (rc < 0) {
-		order_db_error(r, &error);
+		db_answer_error(r, &error);
 		return 0;
 	}
-	if (rc == 1 && who->kind == WHO_CUSTOMER && doc_oid(*order, "user", &owner) == 0 &&
+	if (rc == 1 && who->kind == WHO_CUSTOMER && db_doc_oid(*order, "user", &owner) == 0 &&
 	    bson_oid_equal(&owner, &who->id))
 		return 1;
-	if (rc == 1 && who->kind == WHO_STAFF && doc_oid(*order, "branch", &branch) == 0) {
+	if (rc == 1 && who->kind == WHO_STAFF && db_doc_oid(*order, "branch", &branch) == 0) {
 		if (authz_branch(who, &branch))
 			return 1;
 		resp_error(r, 403, "This order belongs to another branch");
@@ -943,7 +859,7 @@ order_list(struct req *r, mongoc_client_t *client, const bson_t *filter, int64_t
 	if (mongoc_cursor_error(cursor, &error) ||
 	    (total = mongoc_collection_count_documents(coll, filter, NULL, NULL, NULL, &error)) <
 	        0) {
-		order_db_error(r, &error);
+		db_answer_error(r, &error);
 		json_object_put(data);
 	} else {
 		o = json_object_new_object();
@@ -1119,7 +1035,7 @@ order_apply(mongoc_client_t *client, const bson_t *order, int64_t version, const
 	char k[24];
 	bool ok;
 
-	doc_oid(order, "_id", &id);
+	db_doc_oid(order, "_id", &id);
 	BSON_APPEND_OID(&filter, "_id", &id);
 	BSON_APPEND_INT64(&filter, "version", version - 1);
 	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
@@ -1167,13 +1083,14 @@ order_roll_forward(mongoc_client_t *client, const bson_t *order, const char *eve
 	bson_iter_t it;
 	bson_oid_t by;
 
-	if (order_find_one(client, "order_events", filter, NULL, &ev, &error) == 1 &&
+	if (db_find_one(client, "order_events", filter, NULL, &ev, &error) == 1 &&
 	    bson_iter_init_find(&it, ev, "at") && BSON_ITER_HOLDS_DATE_TIME(&it) &&
-	    db_now_ms() - bson_iter_date_time(&it) > ROLL_FORWARD_MS && doc_utf8(ev, "to") &&
-	    doc_oid(ev, "byId", &by) == 0) {
+	    db_now_ms() - bson_iter_date_time(&it) > ROLL_FORWARD_MS && db_doc_utf8(ev, "to") &&
+	    db_doc_oid(ev, "byId", &by) == 0) {
 		log_warn("rolling forward %s left half-done by its claimant", event_id);
-		if (order_apply(client, order, version, doc_utf8(ev, "to"), doc_utf8(ev, "message"),
-		                &by, bson_iter_date_time(&it), &error) != 0)
+		if (order_apply(client, order, version, db_doc_utf8(ev, "to"),
+		                db_doc_utf8(ev, "message"), &by, bson_iter_date_time(&it),
+		                &error) != 0)
 			log_error("roll forward %s: %s", event_id, error.message);
 	}
 	if (ev != NULL)
@@ -1189,13 +1106,13 @@ order_notify_status(mongoc_client_t *client, const bson_t *order, const char *me
 	char bhex[25], uhex[25], ohex[25];
 	bson_oid_t branch, user, id;
 	bson_iter_t it, sub;
-	const char *language = "uz", *status = doc_utf8(order, "status");
-	int64_t chat = 0, number = doc_int(order, "number", 0);
+	const char *language = "uz", *status = db_doc_utf8(order, "status");
+	int64_t chat = 0, number = db_doc_int(order, "number", 0);
 	char *text;
 
-	doc_oid(order, "_id", &id);
+	db_doc_oid(order, "_id", &id);
 	bson_oid_to_string(&id, ohex);
-	if (doc_oid(order, "branch", &branch) == 0) {
+	if (db_doc_oid(order, "branch", &branch) == 0) {
 		bson_oid_to_string(&branch, bhex);
 		notify_publish(client, "branch", bhex, "order-updated", summary);
 	}
@@ -1210,7 +1127,7 @@ order_notify_status(mongoc_client_t *client, const bson_t *order, const char *me
 		}
 	}
 	text = telegram_status_text(language, number, status, message);
-	if (doc_oid(order, "user", &user) == 0) {
+	if (db_doc_oid(order, "user", &user) == 0) {
 		bson_oid_to_string(&user, uhex);
 		ev = json_object_new_object();
 		json_object_object_add(ev, "orderId", json_object_new_string(ohex));
@@ -1279,9 +1196,9 @@ order_set_status(struct req *r)
 	}
 	if (!order_load_for(r, client, &who, &order))
 		goto done;
-	from = doc_utf8(order, "status");
-	type = doc_utf8(order, "orderType");
-	version = doc_int(order, "version", 0);
+	from = db_doc_utf8(order, "status");
+	type = db_doc_utf8(order, "orderType");
+	version = db_doc_int(order, "version", 0);
 	if (who.kind == WHO_CUSTOMER && strcmp(to, "cancelled") != 0) {
 		resp_error(r, 403, "Customers may only cancel their orders");
 		goto done;
@@ -1296,7 +1213,7 @@ order_set_status(struct req *r)
 	}
 
 	/* The claim: exactly one writer gets version + 1 (FACTS.md). */
-	doc_oid(order, "_id", &id);
+	db_doc_oid(order, "_id", &id);
 	bson_oid_to_string(&id, ohex);
 	bson_oid_to_string(&who.id, whex);
 	snprintf(event_id, sizeof(event_id), "%s:%lld", ohex, (long long)(version + 1));
@@ -1306,9 +1223,9 @@ order_set_status(struct req *r)
 	                 BCON_OID(&who.id), "at", BCON_DATE_TIME(now));
 	if (message != NULL)
 		BSON_APPEND_UTF8(event, "message", message);
-	if (order_insert(client, "order_events", event, &error) != 0) {
+	if (db_insert(client, "order_events", event, &error) != 0) {
 		if (!db_error_is_duplicate(&error)) {
-			order_db_error(r, &error);
+			db_answer_error(r, &error);
 			goto done;
 		}
 		order_roll_forward(client, order, event_id, version + 1);
@@ -1317,11 +1234,11 @@ order_set_status(struct req *r)
 	}
 	if (order_apply(client, order, version + 1, to, message, &who.id, now, &error) != 0) {
 		/* The claim stands; a later change rolls it forward. */
-		order_db_error(r, &error);
+		db_answer_error(r, &error);
 		goto done;
 	}
 	filter = BCON_NEW("_id", BCON_OID(&id));
-	if (order_find_one(client, "orders", filter, NULL, &fresh, &error) != 1) {
+	if (db_find_one(client, "orders", filter, NULL, &fresh, &error) != 1) {
 		resp_error(r, 500, "The order changed but could not be read back");
 		goto done;
 	}
