@@ -241,6 +241,15 @@ struct qs {
  */
 int qs_parse(const char *raw, struct qs *out, char *err, size_t errlen);
 
+/*
+ * URL-decodes [s, s+n) into w ('+' is a space, %XX a byte), as browsers'
+ * URLSearchParams and Telegram's initData do. Returns the bytes written
+ * (never more than n), or -1 on a bad escape.
+ */
+int qs_url_decode(const char *s, size_t n, char *w);
+/* 1 when the n bytes are valid UTF-8 without control characters. */
+int qs_text_clean(const char *s, size_t n);
+
 enum qs_type { QS_INT, QS_OID, QS_TEXT };
 
 /* One accepted parameter of an endpoint: its name, type and range. */

@@ -20,9 +20,8 @@ qs_hex(char c)
 	return -1;
 }
 
-/* Decodes [s, s+n) into w; returns bytes written or -1. */
-static int
-qs_decode(const char *s, size_t n, char *w)
+int
+qs_url_decode(const char *s, size_t n, char *w)
 {
 	char *start = w;
 
@@ -46,8 +45,8 @@ qs_decode(const char *s, size_t n, char *w)
 	return (int)(w - start);
 }
 
-static int
-qs_clean(const char *s, size_t n)
+int
+qs_text_clean(const char *s, size_t n)
 {
 	if (!utf8_valid(s, n))
 		return 0;
@@ -83,24 +82,24 @@ qs_parse(const char *raw, struct qs *q, char *err, size_t errlen)
 			snprintf(err, errlen, "more than %d query parameters", QS_MAX_PAIRS);
 			return -1;
 		}
-		dn = qs_decode(p, nlen, w);
+		dn = qs_url_decode(p, nlen, w);
 		if (dn < 0)
 			goto bad_escape;
 		if (dn == 0) {
 			snprintf(err, errlen, "query parameter without a name");
 			return -1;
 		}
-		if (!qs_clean(w, (size_t)dn))
+		if (!qs_text_clean(w, (size_t)dn))
 			goto bad_bytes;
 		w[dn] = '\0';
 		q->pairs[q->n].name = w;
 		w += dn + 1;
 		dv = 0;
 		if (eq != NULL) {
-			dv = qs_decode(eq + 1, seg - nlen - 1, w);
+			dv = qs_url_decode(eq + 1, seg - nlen - 1, w);
 			if (dv < 0)
 				goto bad_escape;
-			if (!qs_clean(w, (size_t)dv))
+			if (!qs_text_clean(w, (size_t)dv))
 				goto bad_bytes;
 		}
 		w[dv] = '\0';

@@ -43,60 +43,6 @@ tg_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int
-tg_hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/*
- * URL-decodes [s, s+n) into w the way Telegram's own telegram-web-app.js
- * and URLSearchParams do ('+' is a space, %XX a byte). Returns the bytes
- * written or -1 on a bad escape.
- */
-static int
-tg_url_decode(const char *s, size_t n, char *w)
-{
-	char *start = w;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '+') {
-			*w++ = ' ';
-		} else if (s[i] == '%') {
-			int hi, lo;
-			if (n - i < 3)
-				return -1;
-			hi = tg_hexval(s[i + 1]);
-			lo = tg_hexval(s[i + 2]);
-			if (hi < 0 || lo < 0)
-				return -1;
-			*w++ = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			*w++ = s[i];
-		}
-	}
-	return (int)(w - start);
-}
-
-/* Valid UTF-8 without control characters (and so without NUL). */
-static int
-tg_clean(const char *s, size_t n)
-{
-	if (!utf8_valid(s, n))
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
 /* Exactly 64 lower-case hex digits, as Telegram sends hash. */
 static int
 tg_is_hash(const char *s, size_t n)
@@ -226,7 +172,7 @@ tg_opt_string(json_object *obj, const char *key, int *bad)
 	}
 	s = json_object_get_string(v);
 	n = (size_t)json_object_get_string_len(v);
-	if (strlen(s) != n || !tg_clean(s, n)) {
+	if (strlen(s) != n || !qs_text_clean(s, n)) {
 		*bad = 1;
 		return NULL;
 	}
@@ -310,9 +256,9 @@ telegram_webapp_verify(const char *init_data, const char *bot_token, int64_t now
 			tg_err(err, errlen, "more than %d initData fields", TG_MAX_FIELDS);
 			return -1;
 		}
-		kn = tg_url_decode(p, (size_t)(eq - p), buf + used);
+		kn = qs_url_decode(p, (size_t)(eq - p), buf + used);
 		/* A key with '=' would make the check string ambiguous. */
-		if (kn <= 0 || !tg_clean(buf + used, (size_t)kn) ||
+		if (kn <= 0 || !qs_text_clean(buf + used, (size_t)kn) ||
 		    memchr(buf + used, '=', (size_t)kn) != NULL) {
 			tg_err(err, errlen, "malformed initData key");
 			return -1;
@@ -321,8 +267,8 @@ telegram_webapp_verify(const char *init_data, const char *bot_token, int64_t now
 		f[n].klen = (size_t)kn;
 		used += (size_t)kn;
 		buf[used++] = '\0';
-		vn = tg_url_decode(eq + 1, seg - (size_t)(eq - p) - 1, buf + used);
-		if (vn < 0 || !tg_clean(buf + used, (size_t)vn)) {
+		vn = qs_url_decode(eq + 1, seg - (size_t)(eq - p) - 1, buf + used);
+		if (vn < 0 || !qs_text_clean(buf + used, (size_t)vn)) {
 			tg_err(err, errlen, "malformed initData value of %s", f[n].key);
 			return -1;
 		}
@@ -438,7 +384,7 @@ telegram_widget_verify(json_object *payload, const char *bot_token, int64_t now,
 	{
 		size_t klen = strlen(k);
 
-		if (klen == 0 || !tg_clean(k, klen) || strchr(k, '=') != NULL) {
+		if (klen == 0 || !qs_text_clean(k, klen) || strchr(k, '=') != NULL) {
 			tg_err(err, errlen, "malformed key");
 			return -1;
 		}
@@ -463,7 +409,7 @@ telegram_widget_verify(json_object *payload, const char *bot_token, int64_t now,
 		if (json_object_is_type(v, json_type_string)) {
 			f[n].val = json_object_get_string(v);
 			f[n].vlen = (size_t)json_object_get_string_len(v);
-			if (strlen(f[n].val) != f[n].vlen || !tg_clean(f[n].val, f[n].vlen)) {
+			if (strlen(f[n].val) != f[n].vlen || !qs_text_clean(f[n].val, f[n].vlen)) {
 				tg_err(err, errlen, "malformed value of %s", k);
 				return -1;
 			}
