@@ -175,8 +175,9 @@ cloudinary_handle(void)
 }
 
 /*
- * POSTs the form (made for curl) to <base>/v1_1/<cloud>/image/<action>. Returns the parsed
- * JSON object of a 200 answer (the caller's), or NULL after logging why.
+ * POSTs the form (made for curl) to <base>/v1_1/<cloud>/image/<action>.
+ * Returns the parsed JSON object of a 200 answer (the caller's), or NULL
+ * after logging why.
  */
 static json_object *
 cloudinary_post(CURL *curl, const char *action, curl_mime *form)
@@ -184,6 +185,7 @@ cloudinary_post(CURL *curl, const char *action, curl_mime *form)
 	const char *base = cloudinary_env("CLOUDINARY_API_BASE");
 	const char *cloud = cloudinary_env("CLOUDINARY_CLOUD_NAME");
 	struct cloudinary_reply reply = {NULL, 0, 0};
+	struct curl_slist *headers = NULL;
 	json_object *obj = NULL;
 	char url[512], perr[64];
 	long status = 0;
@@ -206,6 +208,9 @@ cloudinary_post(CURL *curl, const char *action, curl_mime *form)
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, cloudinary_write);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "oshxona");
+	/* No "Expect: 100-continue" wait: the body is small and sent at once. */
+	headers = curl_slist_append(headers, "Expect:");
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	rc = curl_easy_perform(curl);
 	if (rc != CURLE_OK) {
 		log_error("cloudinary %s: %s", action, curl_easy_strerror(rc));
@@ -226,6 +231,7 @@ cloudinary_post(CURL *curl, const char *action, curl_mime *form)
 		obj = NULL;
 	}
 done:
+	curl_slist_free_all(headers);
 	free(reply.data);
 	return obj;
 }

@@ -90,6 +90,8 @@ http_reason(int status)
 		return "Too Many Requests";
 	case 500:
 		return "Internal Server Error";
+	case 502:
+		return "Bad Gateway";
 	case 503:
 		return "Service Unavailable";
 	default:

@@ -89,6 +89,11 @@ image_init(const char *argv0)
 	vips_cache_set_max_mem(0);
 	vips_cache_set_max_files(0);
 	vips_block_untrusted_set(TRUE);
+	/*
+	 * A fixed mmap threshold: glibc would raise it after the first 5 MB
+	 * body is freed, and every later body would then stay in the heap.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO,
 	                  image_vips_log, NULL);
 	image_ready = 1;
@@ -134,7 +139,8 @@ image_header(const void *data, size_t len, enum image_format f, VipsImage **out)
  * plain PNG stream through libvips in strips, so up to IMAGE_MAX_PIXELS is
  * fine; an interlaced PNG, a progressive JPEG (libjpeg keeps every DCT
  * coefficient) and WebP (decoded whole) are held in memory at full size,
- * so those get IMAGE_BUFFERED_PIXELS (about 50-70 MB at worst).
+ * so those get IMAGE_BUFFERED_PIXELS (a 12 MP progressive JPEG peaked at
+ * 92 MB of RSS). Returns 0 (fine), 1 (too large) or 2 (too large to buffer).
  */
 static int
 image_too_large(VipsImage *head, enum image_format f)
@@ -148,7 +154,7 @@ image_too_large(VipsImage *head, enum image_format f)
 	    vips_image_get_int(head, "interlaced", &interlaced) != 0)
 		interlaced = 1; /* unreadable: assume the worst */
 	if ((interlaced || f == IMAGE_WEBP) && pixels > IMAGE_BUFFERED_PIXELS)
-		return 1;
+		return 2;
 	return 0;
 }
 
@@ -166,6 +172,76 @@ image_loader_name(enum image_format f)
 	default:
 		abort();
 	}
+}
+
+/*
+ * Drops every metadata item (EXIF, XMP, IPTC, ICC, PNG text, ...) from
+ * img, which must be the caller's own image: the savers' strip option
+ * alone is not enough (libvips 8.14.1's webpsave wrote the EXIF anyway).
+ * The built-in header fields (size, bands, format) are no metadata and
+ * cannot be removed.
+ */
+static void
+image_strip(VipsImage *img)
+{
+	gchar **fields = vips_image_get_fields(img);
+
+	for (gchar **f = fields; *f != NULL; f++)
+		(void)vips_image_remove(img, *f);
+	g_strfreev(fields);
+}
+
+static uint32_t
+image_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void
+image_put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+/*
+ * libvips 8.14's webpsave writes an EXIF chunk (made from the header:
+ * resolution, size) whatever strip says. This drops the EXIF, XMP and
+ * ICCP chunks from a WebP file in place, clears their flags in VP8X and
+ * fixes the RIFF size. Returns 0, or -1 when the file is not the RIFF
+ * structure it should be.
+ */
+static int
+image_webp_strip(unsigned char *buf, size_t *len)
+{
+	size_t in = 12, out = 12;
+
+	if (*len < 12 || *len > UINT32_MAX || memcmp(buf, "RIFF", 4) != 0 ||
+	    memcmp(buf + 8, "WEBP", 4) != 0 || image_le32(buf + 4) != *len - 8)
+		return -1;
+	while (in < *len) {
+		size_t size, whole;
+		if (*len - in < 8)
+			return -1;
+		size = image_le32(buf + in + 4);
+		whole = 8 + size + (size & 1);
+		if (whole > *len - in)
+			return -1;
+		if (memcmp(buf + in, "EXIF", 4) != 0 && memcmp(buf + in, "XMP ", 4) != 0 &&
+		    memcmp(buf + in, "ICCP", 4) != 0) {
+			if (memcmp(buf + in, "VP8X", 4) == 0 && size >= 1)
+				buf[in + 8] &=
+				    (unsigned char)~(0x20 | 0x08 | 0x04); /* ICC EXIF XMP */
+			memmove(buf + out, buf + in, whole);
+			out += whole;
+		}
+		in += whole;
+	}
+	image_put_le32(buf + 4, (uint32_t)(out - 8));
+	*len = out;
+	return 0;
 }
 
 /* Encodes img in format f with every piece of metadata left out. */
@@ -198,7 +274,7 @@ int
 image_process(const void *data, size_t len, struct image_result *out, char *err, size_t errlen)
 {
 	enum image_format f = image_sniff(data, len);
-	VipsImage *head = NULL, *thumb = NULL, *pixels = NULL;
+	VipsImage *head = NULL, *thumb = NULL, *pixels = NULL, *clean = NULL;
 	const char *loader = NULL;
 	void *buf = NULL;
 	size_t blen = 0;
@@ -218,23 +294,34 @@ image_process(const void *data, size_t len, struct image_result *out, char *err,
 		snprintf(err, errlen, "The image could not be read");
 		goto done;
 	}
-	if (image_too_large(head, f)) {
+	switch (image_too_large(head, f)) {
+	case 0:
+		break;
+	case 1:
 		snprintf(err, errlen,
 		         "The image is too large: at most %d pixels a side and %d megapixels",
 		         IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS / 1000000);
 		goto done;
+	default:
+		snprintf(err, errlen,
+		         "The image is too large: a progressive JPEG, an interlaced PNG or a WebP "
+		         "may have at most %d megapixels",
+		         IMAGE_BUFFERED_PIXELS / 1000000);
+		goto done;
 	}
+	g_object_unref(head);
+	head = NULL;
 	/*
 	 * thumbnail_buffer loads again, shrinking while it decodes (JPEG DCT
-	 * scaling), and turns the image upright by its EXIF orientation first.
-	 */
-	/*
-	 * libvips 8.14's thumbnail_buffer does not hand its own fail_on to
-	 * the loader (a truncated JPEG passed): the loader's option string does.
+	 * scaling), turns the image upright by its EXIF orientation, and
+	 * applies an embedded colour profile (to sRGB) before the profile goes
+	 * with the rest of the metadata. libvips 8.14's thumbnail_buffer does
+	 * not hand its own fail_on to the loader (a truncated JPEG passed):
+	 * the loader's option string does.
 	 */
 	if (vips_thumbnail_buffer((void *)(uintptr_t)data, len, &thumb, IMAGE_FIT_WIDTH, "height",
-	                          IMAGE_FIT_HEIGHT, "size", VIPS_SIZE_DOWN, "option_string",
-	                          "fail_on=error", NULL) != 0) {
+	                          IMAGE_FIT_HEIGHT, "size", VIPS_SIZE_DOWN, "export_profile",
+	                          "srgb", "option_string", "fail_on=error", NULL) != 0) {
 		image_vips_error("thumbnail");
 		snprintf(err, errlen, "The image could not be read");
 		goto done;
@@ -254,19 +341,37 @@ image_process(const void *data, size_t len, struct image_result *out, char *err,
 		snprintf(err, errlen, "The image is damaged or incomplete");
 		goto done;
 	}
-	if (image_encode(pixels, f, &buf, &blen) != 0) {
+	/* A copy of our own (sharing the pixels) loses every metadata item. */
+	if (vips_copy(pixels, &clean, NULL) != 0) {
+		image_vips_error("copy");
+		snprintf(err, errlen, "The image could not be processed");
+		status = 500;
+		goto done;
+	}
+	image_strip(clean);
+	if (image_encode(clean, f, &buf, &blen) != 0) {
 		image_vips_error("encode");
 		snprintf(err, errlen, "The image could not be processed");
 		status = 500;
 		goto done;
 	}
+	if (f == IMAGE_WEBP && image_webp_strip(buf, &blen) != 0) {
+		log_error("libvips wrote a WebP file that is not RIFF");
+		snprintf(err, errlen, "The image could not be processed");
+		status = 500;
+		goto done;
+	}
 	out->format = f;
-	out->width = vips_image_get_width(pixels);
-	out->height = vips_image_get_height(pixels);
+	out->width = vips_image_get_width(clean);
+	out->height = vips_image_get_height(clean);
 	out->data = buf;
 	out->len = blen;
 	status = 0;
 done:
+	if (status != 0)
+		g_free(buf);
+	if (clean != NULL)
+		g_object_unref(clean);
 	if (pixels != NULL)
 		g_object_unref(pixels);
 	if (thumb != NULL)

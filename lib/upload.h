@@ -94,7 +94,9 @@ struct image_result {
 /*
  * Decodes an image of a sniffed format with the matching libvips loader
  * (fail on any decoding error), refuses it from its header when it is
- * larger than IMAGE_MAX_SIDE or IMAGE_MAX_PIXELS, rotates it upright,
+ * larger than IMAGE_MAX_SIDE or IMAGE_MAX_PIXELS (12 megapixels for the
+ * kinds libvips must hold whole: progressive JPEG, interlaced PNG, WebP),
+ * rotates it upright,
  * shrinks it to fit IMAGE_FIT_WIDTH x IMAGE_FIT_HEIGHT (never enlarges),
  * and encodes it again in the same format (JPEG quality 82, PNG, WebP
  * quality 80) with every piece of metadata (EXIF, GPS, XMP, ICC,

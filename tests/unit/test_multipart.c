@@ -650,6 +650,6 @@ main(void)
 	    cmocka_unit_test(test_cloudinary_configured),
 	};
 
-	log_init("test_multipart", "error", NULL);
+	log_init("test_multipart", "error", "/dev/null");
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
