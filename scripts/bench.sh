@@ -83,7 +83,7 @@ printf '%-28s %12.0f %10s\n' "POST /api/orders (create)" "$order_rps" "$order_p9
 "$PY" "$ROOT/scripts/bench_realtime.py" "$PORT" "$STACK_DIR" "$branch" "$token" \
 	"${BENCH_SUBSCRIBERS:-1000}" "${BENCH_EVENTS:-100}"
 echo "nginx workers crashed: $(grep -c 'exited on signal' "$STACK_DIR/logs/error.log" || true)"
-for app in menu health auth orders chanauth; do
+for app in menu health auth orders chanauth admin uploads; do
 	while read -r pid || [ -n "$pid" ]; do
 		# RSS counts shared library pages every process maps; the private
 		# (unshared) part is what each extra child really costs.
