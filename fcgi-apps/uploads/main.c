@@ -61,6 +61,24 @@ upload_file_part(struct req *r, const struct multipart_part *parts, int n)
 		resp_error(r, 400, "The file part must be named \"" UPLOAD_FIELD "\"");
 		return NULL;
 	}
+	/*
+	 * The name is never used for storage, but a browser sends a plain
+	 * file name: one with a path in it ("../../x") or control bytes is a
+	 * forged request, refused (and, like every name, not echoed).
+	 */
+	if (file->filename_len == 0 || file->filename_len > 255 ||
+	    memchr(file->filename, '/', file->filename_len) != NULL ||
+	    memchr(file->filename, '\\', file->filename_len) != NULL ||
+	    memmem(file->filename, file->filename_len, "..", 2) != NULL) {
+		resp_error(r, 400, "The file name must be a plain name, without a path");
+		return NULL;
+	}
+	for (size_t i = 0; i < file->filename_len; i++) {
+		if ((unsigned char)file->filename[i] < 0x20 || file->filename[i] == 0x7f) {
+			resp_error(r, 400, "The file name must be a plain name, without a path");
+			return NULL;
+		}
+	}
 	return file;
 }
 
