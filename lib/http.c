@@ -278,6 +278,12 @@ resp_body_cached(struct req *r, const char *s, size_t len)
 	char etag[24];
 
 	snprintf(etag, sizeof(etag), "\"%016llx\"", (unsigned long long)hash_fnv1a64(s, len));
+	resp_body_etag(r, s, len, etag);
+}
+
+void
+resp_body_etag(struct req *r, const char *s, size_t len, const char *etag)
+{
 	resp_header(r, "ETag", etag);
 	/* Clients may keep it, but must ask again before using it. */
 	resp_header(r, "Cache-Control", "no-cache");

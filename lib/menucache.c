@@ -182,9 +182,11 @@ menucache_store_file(const char *uri, const char *body, size_t len, uint64_t gen
 	 * it bumped after our check above, either its drop comes after our
 	 * rename (and takes the file), or we see the new generation here.
 	 */
-	if (gen != menucache_generation())
+	if (gen != menucache_generation()) {
 		unlink(path);
-	return 0;
+		return 0;
+	}
+	return 1;
 }
 
 static struct mc_entry *
@@ -226,4 +228,11 @@ menucache_put(const char *key, const char *body, size_t len, uint64_t gen)
 	e->len = len;
 	e->gen = gen;
 	e->at = time(NULL);
+}
+
+void
+menucache_file_etag(uint64_t gen, size_t len, char *out, size_t outlen)
+{
+	/* nginx: "\"%xT-%xO\"" of the file's mtime and size. */
+	snprintf(out, outlen, "\"%llx-%zx\"", (unsigned long long)(MC_EPOCH + gen), len);
 }

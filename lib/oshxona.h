@@ -170,6 +170,8 @@ void resp_json(struct req *r, int status, json_object *obj);
 void resp_json_cached(struct req *r, json_object *obj);
 /* The same for JSON bytes already serialized (a cached answer). */
 void resp_body_cached(struct req *r, const char *body, size_t len);
+/* The same with the ETag given (a quoted entity tag). */
+void resp_body_etag(struct req *r, const char *body, size_t len, const char *etag);
 
 /* {"success": false, "message": ...} with the given status. */
 void resp_error(struct req *r, int status, const char *fmt, ...)
@@ -441,9 +443,17 @@ uint64_t menucache_generation(void);
  * Materializes body as the file nginx serves for uri (a menu path without
  * query), built from data read under generation gen: written to a
  * temporary name, renamed into place, and removed again if the generation
- * moved meanwhile (an invalidation raced the build). Returns 0 or -1.
+ * moved meanwhile (an invalidation raced the build). Returns 1 when the
+ * file stands, 0 when not (no cache configured, or the data was stale),
+ * -1 on error.
  */
 int menucache_store_file(const char *uri, const char *body, size_t len, uint64_t gen);
+/*
+ * The ETag nginx will give the file stored for (gen, len): its own
+ * "<mtime hex>-<size hex>", so the program's first answer and nginx's
+ * later ones agree and a client revalidates with 304 from the start.
+ */
+void menucache_file_etag(uint64_t gen, size_t len, char *out, size_t outlen);
 
 /*
  * The in-process table: a copy of the cached body for key if it was built

@@ -121,10 +121,17 @@ menu_answer(struct req *r, json_object *out)
 	size_t len;
 	const char *s = json_object_to_json_string_length(out, JSON_OUT_FLAGS, &len);
 
-	if (r->query[0] == '\0')
-		menucache_store_file(r->path, s, len, menu_gen);
-	else if (snprintf(key, sizeof(key), "%s?%s", r->path, r->query) < (int)sizeof(key))
+	if (r->query[0] == '\0') {
+		char etag[48];
+		/* Stored: answer with the ETag nginx will serve the file with. */
+		if (menucache_store_file(r->path, s, len, menu_gen) == 1) {
+			menucache_file_etag(menu_gen, len, etag, sizeof(etag));
+			resp_body_etag(r, s, len, etag);
+			return;
+		}
+	} else if (snprintf(key, sizeof(key), "%s?%s", r->path, r->query) < (int)sizeof(key)) {
 		menucache_put(key, s, len, menu_gen);
+	}
 	resp_body_cached(r, s, len);
 }
 
