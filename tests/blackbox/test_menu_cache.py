@@ -83,3 +83,13 @@ def test_change_through_another_host_arrives_with_menu_sync(private):
         assert sorted(p.name for p in (st.dir / "cache" / "files" / "api").iterdir()) == files_before
     finally:
         shutil.rmtree(lockdir)
+
+
+def test_first_answer_and_file_share_the_etag(private):
+    st, api, _ = private
+    first = api.get("/api/branches")  # built by the program, stored as a file
+    assert first.status == 200 and not first.header("Last-Modified")
+    second = api.get("/api/branches")  # served by nginx from the file
+    assert second.header("Last-Modified") and second.body == first.body
+    assert second.header("ETag") == first.header("ETag")
+    assert api.get("/api/branches", headers={"If-None-Match": first.header("ETag")}).status == 304
