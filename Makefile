@@ -29,37 +29,46 @@ FUZZ_NAMES = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
 FUZZ_REPLAY = $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 FUZZ_SECONDS ?= 60
 
+# Keep the objects between runs (they are intermediate files to make).
+.SECONDARY:
+
 .PHONY: all setup run stop test unit unit-asan bins-asan fuzz-replay fuzz-replay-run fuzz blackbox bench format format-check clean
 
 all: $(BINS)
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(LIB_A): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	@$(AR) rcs $@ $^
 
 $(BUILD)/bin/%: $(BUILD)/fcgi-apps/%/main.o $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bin/%: $(BUILD)/tools/%/main.o $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bin/%: $(BUILD)/cron/%/main.o $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDLIBS) -lcmocka
+	@echo "  LINK    $@"
+	@$(CC) -o $@ $^ $(LDLIBS) -lcmocka
 
 $(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) -o $@ $^ $(LDLIBS)
 
 setup:
 	@bash scripts/setup.sh

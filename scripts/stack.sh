@@ -268,6 +268,9 @@ start() {
 	say "           http://127.0.0.1:$PORT/api/branches"
 	say "  health:  http://127.0.0.1:$PORT/healthz  http://127.0.0.1:$PORT/readyz"
 	say "  auth:    POST http://127.0.0.1:$PORT/api/auth/login  GET /api/auth/me"
+	say "  orders:  POST http://127.0.0.1:$PORT/api/orders  GET /api/admin/orders (staff)"
+	say "  admin:   http://127.0.0.1:$PORT/api/admin/products  /categories  /branches  /uploads"
+	say "  live:    ws:// or EventSource http://127.0.0.1:$PORT/sub/branch/<id>  /sub/user/<id>  /sub/menu"
 	if [ -n "$DEMO_DATA" ] && [ -f "$DEMO_DATA" ]; then
 		say "  demo staff (login / password / role):"
 		python3 -c 'import json, sys
