@@ -1257,9 +1257,14 @@ done:
 	db_push(client);
 }
 
-/* POST /api/admin/categories (owners) */
+/*
+ * POST for the owners' simple resources: validates the body against the
+ * table, stamps the dates, inserts, then drops the menu cache, answers 201
+ * and tells the storefronts (kind names the resource in menu-updated).
+ */
 static void
-category_create(struct req *r)
+admin_create(struct req *r, const char *collection, const char *kind, const struct field *fields,
+             size_t nfields)
 {
 	mongoc_client_t *client = db_pop();
 	struct who who;
@@ -1275,21 +1280,28 @@ category_create(struct req *r)
 		goto done;
 	bson_oid_init(&id, NULL);
 	BSON_APPEND_OID(&doc, "_id", &id);
-	if (input_validate(r, body, category_fields, CF__MAX, 1, &doc) < 0)
+	if (input_validate(r, body, fields, nfields, 1, &doc) < 0)
 		goto done;
 	BSON_APPEND_DATE_TIME(&doc, "createdAt", now);
 	BSON_APPEND_DATE_TIME(&doc, "updatedAt", now);
-	if (db_insert(client, "categories", &doc, &error) != 0) {
+	if (db_insert(client, collection, &doc, &error) != 0) {
 		db_answer_error(r, &error);
 		goto done;
 	}
 	admin_invalidate();
-	admin_respond_created(r, "categories", &id, &doc);
-	admin_publish(client, "category", &id);
+	admin_respond_created(r, collection, &id, &doc);
+	admin_publish(client, kind, &id);
 done:
 	bson_destroy(&doc);
 	json_object_put(body);
 	db_push(client);
+}
+
+/* POST /api/admin/categories (owners) */
+static void
+category_create(struct req *r)
+{
+	admin_create(r, "categories", "category", category_fields, CF__MAX);
 }
 
 /* GET /api/admin/categories/{id} (owners) */
@@ -1440,35 +1452,7 @@ done:
 static void
 branch_create(struct req *r)
 {
-	mongoc_client_t *client = db_pop();
-	struct who who;
-	json_object *body = NULL;
-	bson_t doc = BSON_INITIALIZER;
-	bson_error_t error;
-	bson_oid_t id;
-	int64_t now = db_now_ms();
-
-	if (authz(r, client, AUTHZ_OWNER, NULL, &who) != 0)
-		goto done;
-	if ((body = req_json(r, ADMIN_BODY_MAX)) == NULL)
-		goto done;
-	bson_oid_init(&id, NULL);
-	BSON_APPEND_OID(&doc, "_id", &id);
-	if (input_validate(r, body, branch_fields, BF__MAX, 1, &doc) < 0)
-		goto done;
-	BSON_APPEND_DATE_TIME(&doc, "createdAt", now);
-	BSON_APPEND_DATE_TIME(&doc, "updatedAt", now);
-	if (db_insert(client, "branches", &doc, &error) != 0) {
-		db_answer_error(r, &error);
-		goto done;
-	}
-	admin_invalidate();
-	admin_respond_created(r, "branches", &id, &doc);
-	admin_publish(client, "branch", &id);
-done:
-	bson_destroy(&doc);
-	json_object_put(body);
-	db_push(client);
+	admin_create(r, "branches", "branch", branch_fields, BF__MAX);
 }
 
 /*
