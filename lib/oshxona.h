@@ -392,6 +392,13 @@ size_t search_words(const char *text, void (*cb)(const char *word, void *arg), v
  */
 void search_prefixes(const char *const *texts, size_t n, bson_t *array);
 
+/*
+ * Appends to filter what finds the products matching every word of query
+ * (at most SEARCH_WORDS_MAX): {"$and": [{"searchPrefixes": word}, ...]},
+ * an exact match an index answers; a query without words matches nothing.
+ */
+void search_filter(bson_t *filter, const char *query);
+
 /* ----------------------------------------------------------------- app.c */
 
 struct app {

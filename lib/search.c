@@ -184,3 +184,39 @@ search_prefixes(const char *const *texts, size_t n, bson_t *array)
 		free(l.items[i]);
 	free(l.items);
 }
+
+struct search_terms {
+	bson_t *and; /* the $and array being built */
+	uint32_t n;  /* words added */
+};
+
+static void
+search_term_add(const char *word, void *arg)
+{
+	struct search_terms *t = arg;
+	char keybuf[16];
+	const char *key;
+	bson_t clause;
+
+	if (t->n == SEARCH_WORDS_MAX)
+		return;
+	bson_uint32_to_string(t->n++, &key, keybuf, sizeof(keybuf));
+	bson_append_document_begin(t->and, key, -1, &clause);
+	BSON_APPEND_UTF8(&clause, "searchPrefixes", word);
+	bson_append_document_end(t->and, &clause);
+}
+
+void
+search_filter(bson_t *filter, const char *query)
+{
+	bson_t and = BSON_INITIALIZER;
+	struct search_terms t = {&and, 0};
+
+	search_words(query, search_term_add, &t);
+	/* Only punctuation: no word to match, so nothing matches. */
+	if (t.n == 0)
+		BSON_APPEND_INT32(filter, "_id", 0);
+	else
+		BSON_APPEND_ARRAY(filter, "$and", &and);
+	bson_destroy(&and);
+}

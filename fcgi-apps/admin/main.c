@@ -933,27 +933,6 @@ product_category_ok(struct req *r, mongoc_client_t *client, const bson_t *set)
 	return rc;
 }
 
-struct search_terms {
-	bson_t *and; /* the $and array being built */
-	uint32_t n;  /* words added */
-};
-
-static void
-search_term_add(const char *word, void *arg)
-{
-	struct search_terms *t = arg;
-	char keybuf[16];
-	const char *key;
-	bson_t clause;
-
-	if (t->n == SEARCH_WORDS_MAX)
-		return;
-	bson_uint32_to_string(t->n++, &key, keybuf, sizeof(keybuf));
-	bson_append_document_begin(t->and, key, -1, &clause);
-	BSON_APPEND_UTF8(&clause, "searchPrefixes", word);
-	bson_append_document_end(t->and, &clause);
-}
-
 /* GET /api/admin/products?category=&active=&search=&limit=&offset= (staff) */
 static void
 products_list(struct req *r)
@@ -971,7 +950,7 @@ products_list(struct req *r)
 	char err[160];
 	mongoc_client_t *client = db_pop();
 	struct who who;
-	bson_t filter = BSON_INITIALIZER, and = BSON_INITIALIZER;
+	bson_t filter = BSON_INITIALIZER;
 
 	if (authz(r, client, AUTHZ_STAFF, NULL, &who) != 0)
 		goto done;
@@ -989,19 +968,12 @@ products_list(struct req *r)
 		BSON_APPEND_OID(&filter, "categoryId", &v[Q_CATEGORY].oid);
 	if (v[Q_ACTIVE].present)
 		BSON_APPEND_BOOL(&filter, "isActive", strcmp(v[Q_ACTIVE].text, "true") == 0);
-	if (v[Q_SEARCH].present) {
-		struct search_terms t = {&and, 0};
-		search_words(v[Q_SEARCH].text, search_term_add, &t);
-		if (t.n == 0)
-			BSON_APPEND_INT32(&filter, "_id", 0); /* no word: nothing matches */
-		else
-			BSON_APPEND_ARRAY(&filter, "$and", &and);
-	}
+	if (v[Q_SEARCH].present)
+		search_filter(&filter, v[Q_SEARCH].text);
 	admin_list(r, client, "products", &filter, "{\"sortOrder\": 1, \"name\": 1, \"_id\": 1}",
 	           v[Q_LIMIT].present ? v[Q_LIMIT].i : LIST_LIMIT_DEFAULT,
 	           v[Q_OFFSET].present ? v[Q_OFFSET].i : 0, &who, NULL);
 done:
-	bson_destroy(&and);
 	bson_destroy(&filter);
 	db_push(client);
 }

@@ -291,27 +291,6 @@ static const struct qs_field product_params[PP__MAX] = {
     [PP_OFFSET] = {"offset", QS_INT, 0, OFFSET_MAX},
 };
 
-struct search_terms {
-	bson_t *and; /* the $and array being built */
-	uint32_t n;  /* words added */
-};
-
-static void
-search_term_add(const char *word, void *arg)
-{
-	struct search_terms *t = arg;
-	char keybuf[16];
-	const char *key;
-	bson_t clause;
-
-	if (t->n == SEARCH_WORDS_MAX)
-		return;
-	bson_uint32_to_string(t->n++, &key, keybuf, sizeof(keybuf));
-	bson_append_document_begin(t->and, key, -1, &clause);
-	BSON_APPEND_UTF8(&clause, "searchPrefixes", word);
-	bson_append_document_end(t->and, &clause);
-}
-
 /* GET /api/products?search=&category=&limit=&offset= */
 static void
 products_search(struct req *r)
@@ -322,7 +301,7 @@ products_search(struct req *r)
 	struct qs q;
 	mongoc_client_t *client;
 	mongoc_collection_t *coll;
-	bson_t filter, and;
+	bson_t filter;
 	bson_t *opts;
 	bson_error_t error;
 	json_object *data, *out;
@@ -334,19 +313,11 @@ products_search(struct req *r)
 	offset = v[PP_OFFSET].present ? v[PP_OFFSET].i : 0;
 
 	bson_init(&filter);
-	bson_init(&and);
 	BSON_APPEND_BOOL(&filter, "isActive", true);
 	if (v[PP_CATEGORY].present)
 		BSON_APPEND_OID(&filter, "categoryId", &v[PP_CATEGORY].oid);
-	if (v[PP_SEARCH].present) {
-		struct search_terms t = {&and, 0};
-		search_words(v[PP_SEARCH].text, search_term_add, &t);
-		/* Only punctuation: no word to match, so nothing matches. */
-		if (t.n == 0)
-			BSON_APPEND_INT32(&filter, "_id", 0);
-		else
-			BSON_APPEND_ARRAY(&filter, "$and", &and);
-	}
+	if (v[PP_SEARCH].present)
+		search_filter(&filter, v[PP_SEARCH].text);
 	out = NULL;
 	client = db_pop();
 	coll = db_collection(client, "products");
@@ -368,7 +339,6 @@ done:
 	json_object_put(out);
 	bson_destroy(opts);
 	bson_destroy(&filter);
-	bson_destroy(&and);
 	mongoc_collection_destroy(coll);
 	db_push(client);
 }
