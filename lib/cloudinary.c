@@ -5,7 +5,6 @@
  * 20 s timeouts, answers capped at 64 KB. FACTS.md, "External protocols".
  */
 #include <ctype.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,15 +23,7 @@
 #define CLOUDINARY_CONNECT_S     10
 #define CLOUDINARY_PUBLIC_ID_MAX 255
 
-static pthread_once_t cloudinary_once = PTHREAD_ONCE_INIT;
 static CURL *cloudinary_curl;
-
-/* An answer, at most CLOUDINARY_REPLY_MAX bytes of it. */
-struct cloudinary_reply {
-	char *data; /* NUL-terminated, the caller's */
-	size_t len;
-	int truncated;
-};
 
 /* Letters, digits, '-' and '_': safe in a URL path as it is. */
 static int
@@ -124,56 +115,6 @@ cloudinary_signature(const struct cloudinary_param *params, size_t n, const char
 	return 0;
 }
 
-static void
-cloudinary_cleanup(void)
-{
-	if (cloudinary_curl != NULL)
-		curl_easy_cleanup(cloudinary_curl);
-	cloudinary_curl = NULL;
-	curl_global_cleanup();
-}
-
-static void
-cloudinary_global_init(void)
-{
-	/* Counted by libcurl: telegram.c and publish.c calling it too is fine. */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
-		atexit(cloudinary_cleanup);
-}
-
-static size_t
-cloudinary_write(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct cloudinary_reply *r = arg;
-	size_t n = size * nmemb, take = CLOUDINARY_REPLY_MAX - r->len;
-
-	if (take > n)
-		take = n;
-	else
-		r->truncated = take < n;
-	if (take > 0) {
-		r->data = xrealloc(r->data, r->len + take + 1);
-		memcpy(r->data + r->len, ptr, take);
-		r->len += take;
-		r->data[r->len] = '\0';
-	}
-	return n;
-}
-
-/* The process's handle, reset to default options; NULL when libcurl failed. */
-static CURL *
-cloudinary_handle(void)
-{
-	pthread_once(&cloudinary_once, cloudinary_global_init);
-	if (cloudinary_curl == NULL)
-		cloudinary_curl = curl_easy_init();
-	else
-		curl_easy_reset(cloudinary_curl); /* keeps the live connection */
-	if (cloudinary_curl == NULL)
-		log_error("cloudinary: libcurl failed to start");
-	return cloudinary_curl;
-}
-
 /*
  * POSTs the form (made for curl) to <base>/v1_1/<cloud>/image/<action>.
  * Returns the parsed JSON object of a 200 answer (the caller's), or NULL
@@ -184,7 +125,7 @@ cloudinary_post(CURL *curl, const char *action, curl_mime *form)
 {
 	const char *base = cloudinary_env("CLOUDINARY_API_BASE");
 	const char *cloud = cloudinary_env("CLOUDINARY_CLOUD_NAME");
-	struct cloudinary_reply reply = {NULL, 0, 0};
+	struct httpc_reply reply = {NULL, 0, CLOUDINARY_REPLY_MAX, 0};
 	struct curl_slist *headers = NULL;
 	json_object *obj = NULL;
 	char url[512], perr[64];
@@ -205,7 +146,7 @@ cloudinary_post(CURL *curl, const char *action, curl_mime *form)
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)CLOUDINARY_TIMEOUT_S);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)CLOUDINARY_CONNECT_S);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, cloudinary_write);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, httpc_write);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "oshxona");
 	/* No "Expect: 100-continue" wait: the body is small and sent at once. */
@@ -289,7 +230,7 @@ cloudinary_upload(const void *data, size_t len, const char *ext,
 	snprintf(fname, sizeof(fname), "upload.%s", ext);
 	snprintf(mime, sizeof(mime), "image/%s", strcmp(ext, "jpg") == 0 ? "jpeg" : ext);
 
-	curl = cloudinary_handle();
+	curl = httpc_handle(&cloudinary_curl);
 	if (curl == NULL)
 		return -1;
 	form = curl_mime_init(curl);
@@ -352,7 +293,7 @@ cloudinary_destroy(const char *public_id)
 	snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
 	if (cloudinary_signature(params, sizeof(params) / sizeof(params[0]), secret, sig) != 0)
 		return -1;
-	curl = cloudinary_handle();
+	curl = httpc_handle(&cloudinary_curl);
 	if (curl == NULL)
 		return -1;
 	form = curl_mime_init(curl);

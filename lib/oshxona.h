@@ -490,6 +490,29 @@ void tashkent_time(int64_t utc_ms, struct tashkent_time *t);
  */
 int tashkent_is_open(const bson_t *hours, int64_t utc_ms);
 
+/* --------------------------------------------------------------- httpc.c */
+
+#include <curl/curl.h>
+
+/*
+ * The process's libcurl handle kept in *slot (a static of the caller, one
+ * per purpose): made on first use after starting libcurl once, reset to
+ * default options on every later use while keeping its open connection.
+ * NULL when libcurl cannot start.
+ */
+CURL *httpc_handle(CURL **slot);
+
+/* An answer captured by httpc_write: at most max bytes, NUL-terminated. */
+struct httpc_reply {
+	char *data;    /* xmalloc'ed; the caller frees it */
+	size_t len;    /* bytes in data */
+	size_t max;    /* cap, set by the caller */
+	int truncated; /* 1 when more came than max */
+};
+
+/* CURLOPT_WRITEFUNCTION for a struct httpc_reply in CURLOPT_WRITEDATA. */
+size_t httpc_write(char *ptr, size_t size, size_t nmemb, void *arg);
+
 /* ----------------------------------------------------------------- job.c */
 
 /*

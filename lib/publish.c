@@ -4,7 +4,6 @@
  * a unix socket. One libcurl handle per process keeps that connection open
  * between events.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,48 +17,7 @@
 #define PUBLISH_REPLY_MAX      (64 * 1024) /* bytes of Nchan's answer kept, for the log */
 #define PUBLISH_SEGMENT_MAX    64          /* bytes of a channel kind or id */
 
-static pthread_once_t publish_once = PTHREAD_ONCE_INIT;
 static CURL *publish_curl; /* the process's handle to the publisher, created lazily */
-
-/* Nchan's answer, at most PUBLISH_REPLY_MAX bytes, NUL-terminated. */
-struct publish_reply {
-	char *data; /* xmalloc'ed, owned by the caller of curl_easy_perform */
-	size_t len; /* bytes in data */
-};
-
-static void
-publish_cleanup(void)
-{
-	if (publish_curl != NULL)
-		curl_easy_cleanup(publish_curl);
-	publish_curl = NULL;
-	curl_global_cleanup();
-}
-
-static void
-publish_global_init(void)
-{
-	/* Counted by libcurl, so telegram.c calling it too is harmless. */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
-		atexit(publish_cleanup);
-}
-
-static size_t
-publish_write(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct publish_reply *r = arg;
-	size_t n = size * nmemb, take = PUBLISH_REPLY_MAX - r->len;
-
-	if (take > n)
-		take = n;
-	if (take > 0) {
-		r->data = xrealloc(r->data, r->len + take + 1);
-		memcpy(r->data + r->len, ptr, take);
-		r->len += take;
-		r->data[r->len] = '\0';
-	}
-	return n; /* the rest is dropped: the answer only goes to the log */
-}
 
 /* 1 when s is 1..PUBLISH_SEGMENT_MAX bytes of [A-Za-z0-9_-]: one URL path segment. */
 static int
@@ -78,24 +36,11 @@ publish_segment_ok(const char *s)
 	return n > 0 && n <= PUBLISH_SEGMENT_MAX;
 }
 
-/* The process's handle, reset to default options; NULL when libcurl failed. */
-static CURL *
-publish_handle(void)
-{
-	pthread_once(&publish_once, publish_global_init);
-	if (publish_curl == NULL)
-		publish_curl = curl_easy_init();
-	else
-		/* Keeps the live connection; only the options go back to defaults. */
-		curl_easy_reset(publish_curl);
-	return publish_curl;
-}
-
 int
 publish_event(const char *kind, const char *id, const char *event, json_object *data)
 {
 	const char *sock = getenv("NCHAN_PUBLISH_SOCKET");
-	struct publish_reply reply = {NULL, 0};
+	struct httpc_reply reply = {NULL, 0, PUBLISH_REPLY_MAX, 0};
 	struct curl_slist *headers = NULL;
 	json_object *msg;
 	const char *body;
@@ -113,7 +58,7 @@ publish_event(const char *kind, const char *id, const char *event, json_object *
 	}
 	if (sock == NULL || *sock == '\0')
 		sock = PUBLISH_SOCKET_DEFAULT;
-	curl = publish_handle();
+	curl = httpc_handle(&publish_curl);
 	if (curl == NULL) {
 		log_error("publish %s/%s: libcurl could not be initialized", kind, id);
 		return -1;
@@ -139,7 +84,7 @@ publish_event(const char *kind, const char *id, const char *event, json_object *
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)PUBLISH_TIMEOUT_MS);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, publish_write);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, httpc_write);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
 
 	cc = curl_easy_perform(curl);

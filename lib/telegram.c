@@ -4,7 +4,6 @@
  * token is part of every request URL, so neither the URL nor libcurl's
  * error buffer ever reaches a log line.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,51 +19,7 @@
 #define TELEGRAM_TOKEN_MAX       256
 #define TELEGRAM_RETRY_AFTER_MAX ((int64_t)24 * 3600) /* seconds; longer is clamped */
 
-static pthread_once_t telegram_once = PTHREAD_ONCE_INIT;
 static CURL *telegram_curl; /* the process's handle to the Bot API, created lazily */
-
-/* The Bot API's answer, at most TELEGRAM_REPLY_MAX bytes, NUL-terminated. */
-struct telegram_reply {
-	char *data;    /* xmalloc'ed, owned by telegram_send_message */
-	size_t len;    /* bytes in data */
-	int truncated; /* 1 when more came than TELEGRAM_REPLY_MAX */
-};
-
-static void
-telegram_cleanup(void)
-{
-	if (telegram_curl != NULL)
-		curl_easy_cleanup(telegram_curl);
-	telegram_curl = NULL;
-	curl_global_cleanup();
-}
-
-static void
-telegram_global_init(void)
-{
-	/* Counted by libcurl, so publish.c calling it too is harmless. */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
-		atexit(telegram_cleanup);
-}
-
-static size_t
-telegram_write(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct telegram_reply *r = arg;
-	size_t n = size * nmemb, take = TELEGRAM_REPLY_MAX - r->len;
-
-	if (take > n)
-		take = n;
-	else
-		r->truncated = take < n;
-	if (take > 0) {
-		r->data = xrealloc(r->data, r->len + take + 1);
-		memcpy(r->data + r->len, ptr, take);
-		r->len += take;
-		r->data[r->len] = '\0';
-	}
-	return n;
-}
 
 /* 1 when the token can only be a bot token: [A-Za-z0-9:_-], nothing to escape. */
 static int
@@ -81,19 +36,6 @@ telegram_token_ok(const char *t)
 	return n > 0 && n <= TELEGRAM_TOKEN_MAX;
 }
 
-/* The process's handle, reset to default options; NULL when libcurl failed. */
-static CURL *
-telegram_handle(void)
-{
-	pthread_once(&telegram_once, telegram_global_init);
-	if (telegram_curl == NULL)
-		telegram_curl = curl_easy_init();
-	else
-		/* Keeps the live connection; only the options go back to defaults. */
-		curl_easy_reset(telegram_curl);
-	return telegram_curl;
-}
-
 /*
  * Classifies an answer that was not ok: true. 400 and 403 mean the
  * request or the chat is hopeless (chat not found, bot blocked); anything
@@ -101,7 +43,7 @@ telegram_handle(void)
  * page) may pass later.
  */
 static enum telegram_result
-telegram_failure(long status, const struct telegram_reply *reply, int64_t *retry_after, char *err,
+telegram_failure(long status, const struct httpc_reply *reply, int64_t *retry_after, char *err,
                  size_t errlen)
 {
 	json_object *obj = NULL, *params;
@@ -136,7 +78,7 @@ telegram_send_message(int64_t chat_id, const char *text, int64_t *retry_after, c
                       size_t errlen)
 {
 	const char *token = getenv("BOT_TOKEN"), *base = getenv("TELEGRAM_API_BASE");
-	struct telegram_reply reply = {NULL, 0, 0};
+	struct httpc_reply reply = {NULL, 0, TELEGRAM_REPLY_MAX, 0};
 	struct curl_slist *headers = NULL;
 	enum telegram_result res;
 	int64_t ra_unused;
@@ -178,7 +120,7 @@ telegram_send_message(int64_t chat_id, const char *text, int64_t *retry_after, c
 		snprintf(err, errlen, "TELEGRAM_API_BASE is too long");
 		return TELEGRAM_PERMANENT;
 	}
-	curl = telegram_handle();
+	curl = httpc_handle(&telegram_curl);
 	if (curl == NULL) {
 		snprintf(err, errlen, "libcurl could not be initialized");
 		return TELEGRAM_RETRY;
@@ -201,7 +143,7 @@ telegram_send_message(int64_t chat_id, const char *text, int64_t *retry_after, c
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "oshxona");
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)TELEGRAM_TIMEOUT_MS);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, telegram_write);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, httpc_write);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
 
 	cc = curl_easy_perform(curl);
