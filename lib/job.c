@@ -39,3 +39,36 @@ job_lock(const char *name)
 	}
 	return fd;
 }
+
+int
+job_start(const char *name, mongoc_client_t **client)
+{
+	struct config cfg;
+	char err[256];
+	int lock;
+
+	*client = NULL;
+	log_init(name, getenv("LOG_LEVEL"), getenv("LOG_FILE"));
+	lock = job_lock(name);
+	if (lock < 0)
+		return lock == -2 ? 0 : 1;
+	if (config_load(&cfg, getenv("OSHXONA_ENV_FILE"), err, sizeof(err)) != 0) {
+		log_error("configuration: %s", err);
+		return 1;
+	}
+	mongoc_init();
+	if (db_init(cfg.mongodb_uri, name, NULL) != 0) {
+		mongoc_cleanup();
+		return 1;
+	}
+	*client = db_pop();
+	return 0;
+}
+
+void
+job_end(mongoc_client_t *client)
+{
+	db_push(client);
+	db_cleanup();
+	mongoc_cleanup();
+}

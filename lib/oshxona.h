@@ -523,6 +523,15 @@ size_t httpc_write(char *ptr, size_t size, size_t nmemb, void *arg);
  */
 int job_lock(const char *name);
 
+/*
+ * A cron job's start: logging as name, its lock, the configuration, the
+ * database. Returns 0 with *client set (go on; finish with job_end), or
+ * the exit code with *client NULL: 0 when another run holds the lock, 1
+ * on an error (logged).
+ */
+int job_start(const char *name, mongoc_client_t **client);
+void job_end(mongoc_client_t *client);
+
 /* ---------------------------------------------------------------- cors.c */
 
 /*

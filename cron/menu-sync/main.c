@@ -52,29 +52,19 @@ sync_fingerprint_one(mongoc_client_t *client, const char *name, char *fp, size_t
 int
 main(void)
 {
-	struct config cfg;
-	char err[256], fp[256] = "", last[256] = "", path[600];
+	char fp[256] = "", last[256] = "", path[600];
 	const char *dir = getenv("MENU_CACHE_DIR");
 	mongoc_client_t *client;
 	FILE *f;
-	int lock, rc = 0;
+	int rc = 0;
 
-	log_init("menu-sync", getenv("LOG_LEVEL"), getenv("LOG_FILE"));
-	lock = job_lock("menu-sync");
-	if (lock < 0)
-		return lock == -2 ? 0 : 1;
 	if (dir == NULL || *dir == '\0') {
-		log_error("MENU_CACHE_DIR is not set");
+		fprintf(stderr, "menu-sync: MENU_CACHE_DIR is not set\n");
 		return 1;
 	}
-	if (config_load(&cfg, getenv("OSHXONA_ENV_FILE"), err, sizeof(err)) != 0) {
-		log_error("configuration: %s", err);
-		return 1;
-	}
-	mongoc_init();
-	if (db_init(cfg.mongodb_uri, "menu-sync", NULL) != 0)
-		return 1;
-	client = db_pop();
+	rc = job_start("menu-sync", &client);
+	if (client == NULL)
+		return rc;
 	for (size_t i = 0; i < sizeof(sync_collections) / sizeof(sync_collections[0]); i++) {
 		if (sync_fingerprint_one(client, sync_collections[i], fp, sizeof(fp)) != 0) {
 			rc = 1;
@@ -104,8 +94,6 @@ main(void)
 		log_info("catalogue changed (%s): menu cache dropped", fp);
 	}
 done:
-	db_push(client);
-	db_cleanup();
-	mongoc_cleanup();
+	job_end(client);
 	return rc;
 }

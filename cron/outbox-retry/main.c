@@ -17,26 +17,13 @@
 int
 main(void)
 {
-	struct config cfg;
-	char err[256];
 	mongoc_client_t *client;
 	int64_t start, total = 0;
-	int lock, n, rc = 0;
+	int n, rc = 0;
 
-	log_init("outbox-retry", getenv("LOG_LEVEL"), getenv("LOG_FILE"));
-	lock = job_lock("outbox-retry");
-	if (lock < 0)
-		return lock == -2 ? 0 : 1;
-	if (config_load(&cfg, getenv("OSHXONA_ENV_FILE"), err, sizeof(err)) != 0) {
-		log_error("configuration: %s", err);
-		return 1;
-	}
-	mongoc_init();
-	if (db_init(cfg.mongodb_uri, "outbox-retry", NULL) != 0) {
-		mongoc_cleanup();
-		return 1;
-	}
-	client = db_pop();
+	rc = job_start("outbox-retry", &client);
+	if (client == NULL)
+		return rc;
 	start = db_now_ms();
 	for (;;) {
 		n = outbox_run(client, RETRY_BATCH);
@@ -50,8 +37,6 @@ main(void)
 	}
 	if (total > 0)
 		log_info("outbox: %lld items delivered", (long long)total);
-	db_push(client);
-	db_cleanup();
-	mongoc_cleanup();
+	job_end(client);
 	return rc;
 }

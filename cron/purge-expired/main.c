@@ -16,23 +16,12 @@ static const char *const purge_collections[] = {"sessions", "login_attempts",
 int
 main(void)
 {
-	struct config cfg;
-	char err[256];
 	mongoc_client_t *client;
-	int lock, rc = 0;
+	int rc = 0;
 
-	log_init("purge-expired", getenv("LOG_LEVEL"), getenv("LOG_FILE"));
-	lock = job_lock("purge-expired");
-	if (lock < 0)
-		return lock == -2 ? 0 : 1;
-	if (config_load(&cfg, getenv("OSHXONA_ENV_FILE"), err, sizeof(err)) != 0) {
-		log_error("configuration: %s", err);
-		return 1;
-	}
-	mongoc_init();
-	if (db_init(cfg.mongodb_uri, "purge-expired", NULL) != 0)
-		return 1;
-	client = db_pop();
+	rc = job_start("purge-expired", &client);
+	if (client == NULL)
+		return rc;
 	for (size_t i = 0; i < sizeof(purge_collections) / sizeof(purge_collections[0]); i++) {
 		mongoc_collection_t *coll = db_collection(client, purge_collections[i]);
 		bson_t *filter =
@@ -55,8 +44,6 @@ main(void)
 		bson_destroy(filter);
 		mongoc_collection_destroy(coll);
 	}
-	db_push(client);
-	db_cleanup();
-	mongoc_cleanup();
+	job_end(client);
 	return rc;
 }
