@@ -1138,9 +1138,15 @@ done:
 	db_push(client);
 }
 
-/* DELETE /api/admin/products/{id} (staff): hidden for good, kept for orders. */
+/*
+ * DELETE of a product or a category: hidden for good (isActive false,
+ * deletedAt kept from the first delete), kept for the orders that name
+ * it; its picture goes unless something else still shows it. may_delete,
+ * when given, can refuse first (it answers).
+ */
 static void
-product_delete(struct req *r)
+admin_soft_delete(struct req *r, enum authz_rule rule, const char *collection, const char *kind,
+                  int (*may_delete)(struct req *, mongoc_client_t *, const bson_oid_t *))
 {
 	mongoc_client_t *client = db_pop();
 	struct who who;
@@ -1149,8 +1155,9 @@ product_delete(struct req *r)
 	int64_t now = db_now_ms();
 	bson_oid_t id;
 
-	if (authz(r, client, AUTHZ_STAFF, NULL, &who) != 0 ||
-	    admin_load(r, client, "products", "product", &id, &old) != 0)
+	if (authz(r, client, rule, NULL, &who) != 0 ||
+	    admin_load(r, client, collection, kind, &id, &old) != 0 ||
+	    (may_delete != NULL && may_delete(r, client, &id) != 0))
 		goto done;
 	old_image = doc_image_id(old);
 	BSON_APPEND_BOOL(&set, "isActive", false);
@@ -1158,11 +1165,11 @@ product_delete(struct req *r)
 	if (!bson_has_field(old, "deletedAt")) /* deleting again keeps the first date */
 		BSON_APPEND_DATE_TIME(&set, "deletedAt", now);
 	BSON_APPEND_DATE_TIME(&set, "updatedAt", now);
-	if (admin_set(r, client, "products", "product", &id, &set, 0, &fresh) != 0)
+	if (admin_set(r, client, collection, kind, &id, &set, 0, &fresh) != 0)
 		goto done;
 	admin_invalidate();
 	admin_respond(r, 200, fresh);
-	admin_publish(client, "product", &id);
+	admin_publish(client, kind, &id);
 	admin_image_forget(client, old_image, fresh);
 done:
 	free(old_image);
@@ -1172,6 +1179,13 @@ done:
 		bson_destroy(old);
 	bson_destroy(&set);
 	db_push(client);
+}
+
+/* DELETE /api/admin/products/{id} (staff) */
+static void
+product_delete(struct req *r)
+{
+	admin_soft_delete(r, AUTHZ_STAFF, "products", "product", NULL);
 }
 
 /* ---------------------------------------------------------- categories */
@@ -1351,37 +1365,7 @@ done:
 static void
 category_delete(struct req *r)
 {
-	mongoc_client_t *client = db_pop();
-	struct who who;
-	bson_t set = BSON_INITIALIZER, *old = NULL, *fresh = NULL;
-	char *old_image = NULL;
-	int64_t now = db_now_ms();
-	bson_oid_t id;
-
-	if (authz(r, client, AUTHZ_OWNER, NULL, &who) != 0 ||
-	    admin_load(r, client, "categories", "category", &id, &old) != 0 ||
-	    category_empty(r, client, &id) != 0)
-		goto done;
-	old_image = doc_image_id(old);
-	BSON_APPEND_BOOL(&set, "isActive", false);
-	BSON_APPEND_NULL(&set, "image");
-	if (!bson_has_field(old, "deletedAt")) /* deleting again keeps the first date */
-		BSON_APPEND_DATE_TIME(&set, "deletedAt", now);
-	BSON_APPEND_DATE_TIME(&set, "updatedAt", now);
-	if (admin_set(r, client, "categories", "category", &id, &set, 0, &fresh) != 0)
-		goto done;
-	admin_invalidate();
-	admin_respond(r, 200, fresh);
-	admin_publish(client, "category", &id);
-	admin_image_forget(client, old_image, fresh);
-done:
-	free(old_image);
-	if (fresh != NULL)
-		bson_destroy(fresh);
-	if (old != NULL)
-		bson_destroy(old);
-	bson_destroy(&set);
-	db_push(client);
+	admin_soft_delete(r, AUTHZ_OWNER, "categories", "category", category_empty);
 }
 
 /* ------------------------------------------------------------ branches */
