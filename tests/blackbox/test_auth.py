@@ -493,7 +493,7 @@ def prod():
     d = tempfile.mkdtemp(prefix="oshxona-prod-")
     st = Stack(port, db_port, d)
     st.env.update(NODE_ENV="production", JWT_SECRET="j" * 40, SESSION_SECRET="s" * 40,
-                  BOT_TOKEN=BOT_TOKEN, RATE_LIMIT_API=str(PROD_LIMIT),
+                  BOT_TOKEN=BOT_TOKEN, RATE_LIMIT_API=str(PROD_LIMIT), RATE_LIMIT_ORDERS="10",
                   ADMIN_PANEL_URL="https://admin.oshxona.example",
                   USER_FRONTEND_URL="https://oshxona.example")
     try:
@@ -529,3 +529,18 @@ def test_general_limit_429_after_the_budget(prod):
     assert r.header("X-Content-Type-Options") == "nosniff"
     # The limit is per client address.
     assert api.get("/api/categories", headers={"X-Forwarded-For": fresh_ip()}).status == 200
+
+
+def test_order_creation_limit_is_the_seeds_10_per_5_minutes(prod):
+    _, api = prod
+    ip = fresh_ip()
+    h = {"X-Forwarded-For": ip, "Content-Type": "application/json"}
+    # Nobody signed in: each POST is a 401, and each one counts.
+    statuses = [api.request("POST", "/api/orders", headers=h, body=b"{}").status
+                for _ in range(10)]
+    assert statuses == [401] * 10
+    r = api.request("POST", "/api/orders", headers=h, body=b"{}")
+    assert r.status == 429, r
+    assert r.header("Retry-After") == "30" and r.json["retryAfter"] == 30
+    # Only creating is limited: reading one's orders still reaches the program.
+    assert api.get("/api/orders", headers={"X-Forwarded-For": ip}).status == 401
