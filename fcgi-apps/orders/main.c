@@ -333,6 +333,12 @@ order_price_lines(struct req *r, mongoc_client_t *client, const struct order_inp
 	char missing[1024] = "";
 	size_t used = 0;
 
+	/* Only what pricing needs: a product's searchPrefixes alone are ~2 KB. */
+	static bson_t *price_fields;
+	if (price_fields == NULL)
+		price_fields = BCON_NEW("projection", "{", "name", BCON_INT32(1), "nameRu",
+		                        BCON_INT32(1), "price", BCON_INT32(1), "isActive",
+		                        BCON_INT32(1), "isAvailable", BCON_INT32(1), "}");
 	/*
 	 * One lookup by _id per distinct product: FerretDB answers an _id
 	 * equality from its primary key, but scans the whole collection for
@@ -353,7 +359,7 @@ order_price_lines(struct req *r, mongoc_client_t *client, const struct order_inp
 			continue;
 		}
 		filter = BCON_NEW("_id", BCON_OID(&p[i].id));
-		rc = db_find_one(client, "products", filter, NULL, &doc, &error);
+		rc = db_find_one(client, "products", filter, price_fields, &doc, &error);
 		bson_destroy(filter);
 		if (rc < 0) {
 			db_answer_error(r, &error);
