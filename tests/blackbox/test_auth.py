@@ -544,3 +544,25 @@ def test_order_creation_limit_is_the_seeds_10_per_5_minutes(prod):
     assert r.header("Retry-After") == "30" and r.json["retryAfter"] == 30
     # Only creating is limited: reading one's orders still reaches the program.
     assert api.get("/api/orders", headers={"X-Forwarded-For": ip}).status == 401
+
+
+def test_nginx_errors_carry_cors_for_the_front_ends(prod):
+    # A 429 or 413 from nginx itself must be readable by the storefront.
+    _, api = prod
+    ip = fresh_ip()
+    good = {"X-Forwarded-For": ip, "Origin": "https://oshxona.example"}
+    for _ in range(PROD_LIMIT):
+        api.get("/api/categories", headers=good)
+    r = api.get("/api/categories", headers=good)
+    assert r.status == 429, r
+    assert r.header("Access-Control-Allow-Origin") == "https://oshxona.example"
+    assert r.header("Access-Control-Allow-Credentials") == "true"
+    assert r.header("X-Content-Type-Options") == "nosniff" and r.header("Retry-After")
+    evil = api.get("/api/categories", headers=dict(good, Origin="https://evil.example"))
+    assert evil.status == 429
+    assert not any(k.lower().startswith("access-control-") for k, _ in evil.headers)
+    big = api.request("POST", "/api/auth/login", body=b"x" * 70000,
+                      headers={"Origin": "https://oshxona.example", "X-Forwarded-For": fresh_ip(),
+                               "Content-Type": "application/json"})
+    assert big.status == 413 and big.json["success"] is False
+    assert big.header("Access-Control-Allow-Origin") == "https://oshxona.example"
