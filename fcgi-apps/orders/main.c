@@ -762,6 +762,22 @@ order_create(struct req *r)
 	bson_oid_to_string(&in->branch, bhex);
 	notify_publish(client, "branch", bhex, "new-order", summary);
 	json_object_put(summary);
+	/* The customer's other open pages learn of it too (the seed did so). */
+	{
+		char ohex[25], uhex[25];
+		char *text = telegram_status_text(
+		    user != NULL ? db_doc_utf8(user, "language") : NULL, number, "pending", NULL);
+		json_object *ev = json_object_new_object();
+		bson_oid_to_string(&order_id, ohex);
+		bson_oid_to_string(&who.id, uhex);
+		json_object_object_add(ev, "orderId", json_object_new_string(ohex));
+		json_object_object_add(ev, "number", json_object_new_int64(number));
+		json_object_object_add(ev, "status", json_object_new_string("pending"));
+		json_object_object_add(ev, "message", json_object_new_string(text));
+		notify_publish(client, "user", uhex, "status-updated", ev);
+		json_object_put(ev);
+		free(text);
+	}
 	goto done;
 
 release:

@@ -159,6 +159,19 @@ def test_customer_hears_status_changes_in_their_language(rt, subs, kind, languag
         assert ev["data"]["number"] == d["number"]
 
 
+def test_customer_hears_own_new_order(rt, subs):
+    # The customer's other open pages (the tracking page in a second tab,
+    # the Mini App) learn of an order placed elsewhere, as in the seed.
+    customer = rt.customer(language_code="ru")
+    mine = subscribe(rt, "es", f"/sub/user/{customer.id}", customer.headers)
+    subs.append(mine)
+    assert mine.status == 200
+    d = rt.order(customer, items=_items(rt))
+    _, ev = next_event(mine, 3.0, is_event("status-updated", orderId=d["_id"]))
+    assert ev["data"]["status"] == "pending" and ev["data"]["number"] == d["number"]
+    assert ev["data"]["message"] == status_text("ru", d["number"], "pending", None)
+
+
 def test_customer_cancel_reaches_the_board(rt, subs):
     customer = rt.customer()
     d = rt.order(customer, items=_items(rt))
