@@ -189,3 +189,19 @@ json_from_bson(const bson_t *doc)
 			json_object_object_add(o, bson_iter_key(&it), json_from_iter(&it));
 	return o;
 }
+
+json_object *
+json_from_bson_pick(const bson_t *doc, const char *const *keys, size_t n, const char *id_name)
+{
+	json_object *all = json_from_bson(doc), *o = json_object_new_object();
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *v;
+		const char *name =
+		    id_name != NULL && strcmp(keys[i], "_id") == 0 ? id_name : keys[i];
+		if (json_object_object_get_ex(all, keys[i], &v))
+			json_object_object_add(o, name, json_object_get(v));
+	}
+	json_object_put(all);
+	return o;
+}

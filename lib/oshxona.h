@@ -313,6 +313,13 @@ int json_has_operator_keys(json_object *v);
  */
 json_object *json_from_bson(const bson_t *doc);
 
+/*
+ * json_from_bson keeping only the n keys (absent ones skipped): the public
+ * view of a document. id_name, when given, renames "_id" (e.g. "id").
+ */
+json_object *json_from_bson_pick(const bson_t *doc, const char *const *keys, size_t n,
+                                 const char *id_name);
+
 /* ------------------------------------------------------------------ db.c */
 
 struct db_options {

@@ -26,33 +26,19 @@ auth_oid_hex(const bson_oid_t *oid, char out[25])
 static json_object *
 auth_staff_json(const bson_t *doc)
 {
-	json_object *all = json_from_bson(doc), *o = json_object_new_object();
-	const char *keep[] = {"_id", "login", "name", "role", "branches"};
+	static const char *const keep[] = {"_id", "login", "name", "role", "branches"};
 
-	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-		json_object *v;
-		if (json_object_object_get_ex(all, keep[i], &v))
-			json_object_object_add(o, i == 0 ? "id" : keep[i], json_object_get(v));
-	}
-	json_object_put(all);
-	return o;
+	return json_from_bson_pick(doc, keep, sizeof(keep) / sizeof(keep[0]), "id");
 }
 
 /* The public view of a customer (users) document. */
 static json_object *
 auth_user_json(const bson_t *doc)
 {
-	json_object *all = json_from_bson(doc), *o = json_object_new_object();
-	const char *keep[] = {"_id",      "telegramId", "firstName", "lastName",
-	                      "username", "photoUrl",   "language",  "phone"};
+	static const char *const keep[] = {"_id",      "telegramId", "firstName", "lastName",
+	                                   "username", "photoUrl",   "language",  "phone"};
 
-	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-		json_object *v;
-		if (json_object_object_get_ex(all, keep[i], &v))
-			json_object_object_add(o, i == 0 ? "id" : keep[i], json_object_get(v));
-	}
-	json_object_put(all);
-	return o;
+	return json_from_bson_pick(doc, keep, sizeof(keep) / sizeof(keep[0]), "id");
 }
 
 /* Logins compare case-insensitively: stored and looked up in lower case. */

@@ -539,18 +539,12 @@ order_claim_number(mongoc_client_t *client, const bson_oid_t *branch, const bson
 static json_object *
 order_summary(const bson_t *order)
 {
-	json_object *all = json_from_bson(order), *o = json_object_new_object();
-	const char *keep[] = {"_id",           "number", "status",    "version",  "orderType",
-	                      "paymentMethod", "total",  "items",     "customer", "tableNumber",
-	                      "address",       "phone",  "createdAt", "updatedAt"};
+	static const char *const keep[] = {"_id",       "number",        "status",  "version",
+	                                   "orderType", "paymentMethod", "total",   "items",
+	                                   "customer",  "tableNumber",   "address", "phone",
+	                                   "createdAt", "updatedAt"};
 
-	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-		json_object *v;
-		if (json_object_object_get_ex(all, keep[i], &v))
-			json_object_object_add(o, keep[i], json_object_get(v));
-	}
-	json_object_put(all);
-	return o;
+	return json_from_bson_pick(order, keep, sizeof(keep) / sizeof(keep[0]), NULL);
 }
 
 /* POST /api/orders */

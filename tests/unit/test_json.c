@@ -629,11 +629,38 @@ test_from_bson_dates_before_1970(void **state)
 	bson_destroy(&doc);
 }
 
+/* Only the named keys survive; "_id" may be renamed, absent keys are skipped. */
+static void
+test_from_bson_pick(void **state)
+{
+	static const char *const keys[] = {"_id", "name", "missing"};
+	bson_t doc = BSON_INITIALIZER;
+	bson_oid_t oid;
+	json_object *j, *v;
+
+	(void)state;
+	bson_oid_init_from_string(&oid, "0123456789abcdef01234567");
+	BSON_APPEND_OID(&doc, "_id", &oid);
+	BSON_APPEND_UTF8(&doc, "name", "Osh");
+	BSON_APPEND_UTF8(&doc, "passwordHash", "secret");
+	j = json_from_bson_pick(&doc, keys, 3, "id");
+	assert_int_equal(json_object_object_length(j), 2);
+	assert_string_equal(json_get_string(j, "id"), "0123456789abcdef01234567");
+	assert_string_equal(json_get_string(j, "name"), "Osh");
+	assert_false(json_object_object_get_ex(j, "passwordHash", &v));
+	json_object_put(j);
+	j = json_from_bson_pick(&doc, keys, 3, NULL);
+	assert_string_equal(json_get_string(j, "_id"), "0123456789abcdef01234567");
+	json_object_put(j);
+	bson_destroy(&doc);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_good),
+	    cmocka_unit_test(test_from_bson_pick),
 	    cmocka_unit_test(test_parse_scalars_and_trailing_nul),
 	    cmocka_unit_test(test_get_int64_beyond_int64),
 	    cmocka_unit_test(test_from_bson_dates_before_1970),
