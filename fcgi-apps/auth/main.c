@@ -16,12 +16,6 @@
 #define TELEGRAM_INIT_MAX  4096
 #define LOGIN_FAILED       "Invalid login or password"
 
-static void
-auth_oid_hex(const bson_oid_t *oid, char out[25])
-{
-	bson_oid_to_string(oid, out);
-}
-
 /* The public view of a staff document. */
 static json_object *
 auth_staff_json(const bson_t *doc)
@@ -81,14 +75,14 @@ auth_login_ok(struct req *r, const bson_t *staff)
 
 	memset(&c, 0, sizeof(c));
 	if (bson_iter_init_find(&it, staff, "_id") && BSON_ITER_HOLDS_OID(&it))
-		auth_oid_hex(bson_iter_oid(&it), c.sub);
+		bson_oid_to_string(bson_iter_oid(&it), c.sub);
 	if (bson_iter_init_find(&it, staff, "role") && BSON_ITER_HOLDS_UTF8(&it))
 		snprintf(c.role, sizeof(c.role), "%s", bson_iter_utf8(&it, NULL));
 	if (bson_iter_init_find(&it, staff, "branches") && BSON_ITER_HOLDS_ARRAY(&it) &&
 	    bson_iter_recurse(&it, &arr)) {
 		while (bson_iter_next(&arr) && c.nbranches < JWT_MAX_BRANCHES) {
 			if (BSON_ITER_HOLDS_OID(&arr))
-				auth_oid_hex(bson_iter_oid(&arr), c.branches[c.nbranches++]);
+				bson_oid_to_string(bson_iter_oid(&arr), c.branches[c.nbranches++]);
 		}
 	}
 	/*
