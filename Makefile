@@ -28,11 +28,14 @@ FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
 FUZZ_REPLAY = $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 FUZZ_SECONDS ?= 60
+# Browser front ends: web/<name>/ with package.json; `npm run build`
+# writes web/<name>/dist, which nginx serves.
+WEBS      = $(patsubst web/%/package.json,%,$(wildcard web/*/package.json))
 
 # Keep the objects between runs (they are intermediate files to make).
 .SECONDARY:
 
-.PHONY: all setup run stop test unit unit-asan bins-asan fuzz-replay fuzz-replay-run fuzz blackbox bench format format-check clean
+.PHONY: all web setup run stop test unit unit-asan bins-asan fuzz-replay fuzz-replay-run fuzz blackbox bench format format-check clean
 
 all: $(BINS)
 
@@ -70,10 +73,14 @@ $(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.
 	@echo "  LINK    $@"
 	@$(CC) -o $@ $^ $(LDLIBS)
 
+web:
+	@set -e; for w in $(WEBS); do echo "  WEB     web/$$w"; \
+	    (cd web/$$w && npm run -s build); done
+
 setup:
 	@bash scripts/setup.sh
 
-run: setup all
+run: setup all web
 	@bash scripts/stack.sh start
 
 stop:

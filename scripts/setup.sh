@@ -18,7 +18,9 @@ CACHE=${OSHXONA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/oshxona}
 FERRETDB=$CACHE/ferretdb-$FERRETDB_VERSION/ferretdb
 VENV=$CACHE/venv
 # Bump when the venv's package list changes, so old venvs are rebuilt.
-VENV_STAMP="pytest==8.3.4 websocket-client==1.8.0 pymongo==4.10.1"
+# playwright is only its driver: the browser is Debian's /usr/bin/chromium
+# (nothing may download a browser).
+VENV_STAMP="pytest==8.3.4 websocket-client==1.8.0 pymongo==4.10.1 playwright==1.65.2"
 
 case "${1:-}" in
 --print-ferretdb)
@@ -45,6 +47,7 @@ APT_PACKAGES=(
 	wrk pkg-config make gcc clang-format python3 python3-venv
 	openssl curl ca-certificates procps
 	libvips-dev libvips-tools
+	chromium fonts-dejavu-core
 )
 
 install_packages() {
@@ -149,7 +152,30 @@ make_venv() {
 	echo "$VENV_STAMP" >"$VENV/.oshxona-stamp"
 }
 
+# The browser front ends (web/<name>/ with a committed package-lock.json):
+# `npm ci` only when the lockfile changed since the last install. The
+# machine's Node.js if it has one, else Debian's.
+web_deps() {
+	local root dir stamp
+	root=$(cd "$(dirname "$0")/.." && pwd)
+	for dir in "$root"/web/*/; do
+		[ -f "$dir/package-lock.json" ] || continue
+		stamp=$dir/node_modules/.oshxona-lock
+		if [ -f "$stamp" ] && cmp -s "$stamp" "$dir/package-lock.json"; then
+			continue
+		fi
+		if ! command -v npm >/dev/null; then
+			APT_PACKAGES=(nodejs npm)
+			install_packages
+		fi
+		say "npm ci in ${dir#"$root"/}"
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error </dev/null)
+		cp "$dir/package-lock.json" "$stamp"
+	done
+}
+
 mkdir -p "$CACHE"
 install_packages
 build_ferretdb
 make_venv
+web_deps

@@ -31,7 +31,13 @@ DB_PORT=${DB_PORT:-27018}
 STACK_DIR=${STACK_DIR:-$ROOT/var}
 FCGI_CHILDREN=${FCGI_CHILDREN:-2}
 DEMO_DATA=${DEMO_DATA-$ROOT/data/demo.json}
-APPS=(health menu auth orders chanauth admin uploads)
+# Every program under fcgi-apps/ runs: a new program needs no line here.
+# health first, so /healthz answers as soon as nginx does.
+mapfile -t APPS < <(
+	echo health
+	find "$ROOT/fcgi-apps" -mindepth 2 -maxdepth 2 -name main.c -printf '%h\n' |
+		xargs -n1 basename | grep -vx health | sort
+)
 
 RUN=$STACK_DIR/run
 LOGS=$STACK_DIR/logs

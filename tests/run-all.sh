@@ -43,6 +43,7 @@ step() {
 
 step build make -s all || { echo "summary: $passed passed, $failed failed"; exit 1; }
 step format-check make -s format-check
+step web-build make -s web
 
 make -s unit 2>&1 | tee "$log/unit.out"
 tally unit "${PIPESTATUS[0]}" "$log/unit.out"
