@@ -1,60 +1,21 @@
 /*
- * orders - place an order, read orders, move an order through the
- * kitchen. The server prices every line from the database; an order is
- * in the database before the client hears 201; every write that must not
- * be doubled is a claim on a unique key (FACTS.md "Concurrency": order
- * numbers, status versions, idempotency keys), which is exact on FerretDB
- * and on MongoDB alike. Realtime events and Telegram messages go out after
- * the write and never fail the request.
+ * orders - the HTTP face of lib/order.c: place an order, read orders, move
+ * an order through the kitchen. Each handler turns the request into the
+ * library's input, calls it, answers with its result, and only then
+ * announces the change (Nchan events, Telegram), so no client waits on
+ * those and none of them can fail the request.
  */
 #include <ctype.h>
 #include <string.h>
 
 #include "oshxona.h"
+#include "order.h"
 
 #define ORDER_BODY_MAX     (32 * 1024)
-#define ORDER_ITEMS_MAX    50
-#define ORDER_QTY_MAX      99
-#define ORDER_NOTES_MAX    200
-#define ORDER_COMMENT_MAX  500
-#define ORDER_ADDRESS_MAX  300
-#define ORDER_MESSAGE_MAX  500
-#define IDEM_KEY_MAX       128
-#define IDEM_TTL_MS        ((int64_t)24 * 3600 * 1000)
-#define NUMBER_CLAIM_TRIES 1000
-#define ROLL_FORWARD_MS    5000 /* a claim this old without its write: claimant died */
 #define LIST_LIMIT_DEFAULT 20
 #define LIST_LIMIT_MAX     100
 
-static const char *const order_types[] = {"delivery", "pickup", "dine_in"};
-static const char *const payment_methods[] = {"cash", "card", "click", "payme"};
-static const char *const statuses[] = {"pending",    "confirmed", "preparing", "ready",
-                                       "delivering", "completed", "cancelled"};
-
 /* ------------------------------------------------------------- helpers */
-
-static int
-order_one_of(const char *s, const char *const *set, size_t n)
-{
-	for (size_t i = 0; s != NULL && i < n; i++) {
-		if (strcmp(s, set[i]) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-#define ONE_OF(s, set) order_one_of((s), (set), sizeof(set) / sizeof((set)[0]))
-
-static void
-order_delete(mongoc_client_t *client, const char *collection, const bson_t *filter)
-{
-	mongoc_collection_t *coll = db_collection(client, collection);
-	bson_error_t error;
-
-	if (!mongoc_collection_delete_one(coll, filter, NULL, NULL, &error))
-		log_warn("cleanup in %s failed: %s", collection, error.message);
-	mongoc_collection_destroy(coll);
-}
 
 /* The order as the API shows it. */
 static json_object *
@@ -75,723 +36,61 @@ order_respond(struct req *r, int status, const bson_t *order)
 	json_object_put(o);
 }
 
-/* --------------------------------------------------------- validation */
-
-/* What a valid POST /api/orders body holds. */
-struct order_input {
-	size_t nitems;
-	struct {
-		bson_oid_t product;
-		int64_t quantity;
-		const char *notes;
-		int has_price;
-		int64_t price; /* what the client believes the price is */
-	} items[ORDER_ITEMS_MAX];
-	const char *order_type;
-	const char *payment_method;
-	bson_oid_t branch;
-	const char *address;
-	int has_location;
-	double lat, lng;
-	const char *phone;
-	const char *comment;
-	int64_t table_number; /* 0 when absent */
-	int has_total;
-	int64_t total;
-};
-
-/* A string field of at most max code points, or absent (optional). */
-static int
-order_text(struct req *r, json_object *body, const char *key, size_t min, size_t max,
-           const char **out)
+/* A refusal of the library as {"success": false, "message"}. */
+static void
+order_refuse(struct req *r, const struct order_result *res)
 {
-	json_object *v;
-	size_t n;
-
-	*out = NULL;
-	if (!json_object_object_get_ex(body, key, &v) || json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_string)) {
-		resp_error(r, 400, "%s must be a string", key);
-		return -1;
-	}
-	n = utf8_length(json_object_get_string(v));
-	if (n < min || n > max) {
-		resp_error(r, 422, "%s must be %zu..%zu characters", key, min, max);
-		return -1;
-	}
-	*out = json_object_get_string(v);
-	return 0;
-}
-
-/* Phone numbers: optional '+', then 9..15 digits (Uzbek: +998 and 9). */
-static int
-order_phone_valid(const char *p)
-{
-	size_t n = 0;
-
-	if (*p == '+')
-		p++;
-	for (; *p != '\0'; p++, n++) {
-		if (!isdigit((unsigned char)*p))
-			return 0;
-	}
-	return n >= 9 && n <= 15;
-}
-
-static int
-order_items(struct req *r, json_object *arr, struct order_input *in)
-{
-	static const char *const allowed[] = {"productId", "quantity", "notes", "price", "name"};
-	size_t n;
-
-	if (arr == NULL || !json_object_is_type(arr, json_type_array)) {
-		resp_error(r, 400, "items must be an array");
-		return -1;
-	}
-	n = json_object_array_length(arr);
-	if (n < 1 || n > ORDER_ITEMS_MAX) {
-		resp_error(r, 422, "items must hold 1..%d lines", ORDER_ITEMS_MAX);
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		json_object *it = json_object_array_get_idx(arr, i), *v;
-		const char *id;
-
-		if (!json_object_is_type(it, json_type_object)) {
-			resp_error(r, 400, "items[%zu] must be an object", i);
-			return -1;
-		}
-		json_object_object_foreach(it, key, val)
-		{
-			(void)val;
-			if (!ONE_OF(key, allowed)) {
-				resp_error(r, 400, "items[%zu].%s is not a known field", i, key);
-				return -1;
-			}
-		}
-		id = json_get_string(it, "productId");
-		if (id == NULL || parse_oid(id, &in->items[i].product) != 0) {
-			resp_error(r, 400, "items[%zu].productId must be a 24-hex id", i);
-			return -1;
-		}
-		if (!json_object_object_get_ex(it, "quantity", &v) ||
-		    !json_object_is_type(v, json_type_int)) {
-			resp_error(r, 400, "items[%zu].quantity must be an integer", i);
-			return -1;
-		}
-		if (json_get_int64(it, "quantity", 1, ORDER_QTY_MAX, &in->items[i].quantity) != 0) {
-			resp_error(r, 422, "items[%zu].quantity must be 1..%d", i, ORDER_QTY_MAX);
-			return -1;
-		}
-		in->items[i].notes = NULL;
-		if (json_object_object_get_ex(it, "notes", &v) &&
-		    !json_object_is_type(v, json_type_null)) {
-			if (!json_object_is_type(v, json_type_string)) {
-				resp_error(r, 400, "items[%zu].notes must be a string", i);
-				return -1;
-			}
-			if (utf8_length(json_object_get_string(v)) > ORDER_NOTES_MAX) {
-				resp_error(r, 422, "items[%zu].notes must be at most %d characters",
-				           i, ORDER_NOTES_MAX);
-				return -1;
-			}
-			in->items[i].notes = json_object_get_string(v);
-		}
-		/* A price the client shows is checked, never used. */
-		in->items[i].has_price = json_object_object_get_ex(it, "price", &v);
-		if (in->items[i].has_price &&
-		    json_get_int64(it, "price", 0, INT64_MAX - 1, &in->items[i].price) != 0) {
-			resp_error(r, 400, "items[%zu].price must be an integer number of so'm", i);
-			return -1;
-		}
-	}
-	in->nitems = n;
-	return 0;
-}
-
-/* Validates the body into in; -1 after answering 400/422. */
-static int
-order_validate(struct req *r, json_object *body, struct order_input *in)
-{
-	static const char *const allowed[] = {
-	    "items",    "orderType", "paymentMethod", "branchId",    "address",
-	    "location", "phone",     "comment",       "tableNumber", "total"};
-	json_object *v;
-	const char *s;
-
-	memset(in, 0, sizeof(*in));
-	json_object_object_foreach(body, key, val)
-	{
-		(void)val;
-		if (!ONE_OF(key, allowed)) {
-			resp_error(r, 400, "%s is not a known field", key);
-			return -1;
-		}
-	}
-	json_object_object_get_ex(body, "items", &v);
-	if (order_items(r, json_object_object_get_ex(body, "items", &v) ? v : NULL, in) != 0)
-		return -1;
-	in->order_type = json_get_string(body, "orderType");
-	if (!ONE_OF(in->order_type, order_types)) {
-		resp_error(r, 400, "orderType must be delivery, pickup or dine_in");
-		return -1;
-	}
-	in->payment_method = json_get_string(body, "paymentMethod");
-	if (!ONE_OF(in->payment_method, payment_methods)) {
-		resp_error(r, 400, "paymentMethod must be cash, card, click or payme");
-		return -1;
-	}
-	s = json_get_string(body, "branchId");
-	if (s == NULL || parse_oid(s, &in->branch) != 0) {
-		resp_error(r, 400, "branchId must be a 24-hex id");
-		return -1;
-	}
-	if (order_text(r, body, "address", 5, ORDER_ADDRESS_MAX, &in->address) != 0 ||
-	    order_text(r, body, "comment", 0, ORDER_COMMENT_MAX, &in->comment) != 0 ||
-	    order_text(r, body, "phone", 1, 20, &in->phone) != 0)
-		return -1;
-	if (in->phone != NULL && !order_phone_valid(in->phone)) {
-		resp_error(r, 422, "phone must be digits with an optional '+', e.g. +998901234567");
-		return -1;
-	}
-	if (json_object_object_get_ex(body, "location", &v) &&
-	    !json_object_is_type(v, json_type_null)) {
-		json_object *lat, *lng;
-		if (!json_object_is_type(v, json_type_object) ||
-		    json_object_object_length(v) != 2 ||
-		    !json_object_object_get_ex(v, "lat", &lat) ||
-		    !json_object_object_get_ex(v, "lng", &lng) ||
-		    !(json_object_is_type(lat, json_type_double) ||
-		      json_object_is_type(lat, json_type_int)) ||
-		    !(json_object_is_type(lng, json_type_double) ||
-		      json_object_is_type(lng, json_type_int))) {
-			resp_error(r, 400, "location must be {\"lat\": number, \"lng\": number}");
-			return -1;
-		}
-		in->lat = json_object_get_double(lat);
-		in->lng = json_object_get_double(lng);
-		if (!(in->lat >= -90 && in->lat <= 90 && in->lng >= -180 && in->lng <= 180)) {
-			resp_error(r, 422, "location is out of range");
-			return -1;
-		}
-		in->has_location = 1;
-	}
-	if (json_object_object_get_ex(body, "tableNumber", &v) &&
-	    !json_object_is_type(v, json_type_null)) {
-		if (json_get_int64(body, "tableNumber", 1, 999, &in->table_number) != 0) {
-			resp_error(r, 422, "tableNumber must be an integer 1..999");
-			return -1;
-		}
-	}
-	if (json_object_object_get_ex(body, "total", &v)) {
-		in->has_total = 1;
-		if (json_get_int64(body, "total", 0, INT64_MAX - 1, &in->total) != 0) {
-			resp_error(r, 400, "total must be an integer number of so'm");
-			return -1;
-		}
-	}
-	if (strcmp(in->order_type, "delivery") == 0) {
-		if (in->address == NULL && !in->has_location) {
-			resp_error(r, 422, "address or location is required for delivery");
-			return -1;
-		}
-		if (in->phone == NULL) {
-			resp_error(r, 422, "phone is required for delivery");
-			return -1;
-		}
-	}
-	if (strcmp(in->order_type, "dine_in") == 0 && in->table_number == 0) {
-		resp_error(r, 422, "tableNumber is required for dine_in");
-		return -1;
-	}
-	return 0;
+	resp_error(r, res->status, "%s", res->message);
 }
 
 /* ------------------------------------------------------------- create */
-
-/* A product as priced at order time. */
-struct priced {
-	bson_oid_t id;
-	char name[256];
-	char name_ru[256];
-	int64_t price;
-	int active;
-	int available;
-	int found;
-};
-
-/*
- * Loads the products of the order. Returns 0, or -1 after answering: 409
- * naming products that are unknown, hidden or out of stock (the customer
- * can drop them from the cart), 503/500 on a database error.
- */
-static int
-order_price_lines(struct req *r, mongoc_client_t *client, const struct order_input *in,
-                  struct priced *p)
-{
-	char missing[1024] = "";
-	size_t used = 0;
-
-	/* Only what pricing needs: a product's searchPrefixes alone are ~2 KB. */
-	static bson_t *price_fields;
-	if (price_fields == NULL)
-		price_fields = BCON_NEW("projection", "{", "name", BCON_INT32(1), "nameRu",
-		                        BCON_INT32(1), "price", BCON_INT32(1), "isActive",
-		                        BCON_INT32(1), "isAvailable", BCON_INT32(1), "}");
-	/*
-	 * One lookup by _id per distinct product: FerretDB answers an _id
-	 * equality from its primary key, but scans the whole collection for
-	 * an $in (measured: 0.5 ms against 19 ms for the demo menu).
-	 */
-	for (size_t i = 0; i < in->nitems; i++) {
-		bson_t *filter, *doc = NULL;
-		bson_error_t error;
-		size_t k;
-		int rc;
-
-		memset(&p[i], 0, sizeof(p[i]));
-		bson_oid_copy(&in->items[i].product, &p[i].id);
-		for (k = 0; k < i && !bson_oid_equal(&p[k].id, &p[i].id); k++)
-			;
-		if (k < i) {
-			p[i] = p[k];
-			continue;
-		}
-		filter = BCON_NEW("_id", BCON_OID(&p[i].id));
-		rc = db_find_one(client, "products", filter, price_fields, &doc, &error);
-		bson_destroy(filter);
-		if (rc < 0) {
-			db_answer_error(r, &error);
-			return -1;
-		}
-		if (rc == 0)
-			continue;
-		p[i].found = 1;
-		p[i].price = db_doc_int(doc, "price", -1);
-		p[i].active = db_doc_bool(doc, "isActive");
-		p[i].available = db_doc_bool(doc, "isAvailable");
-		snprintf(p[i].name, sizeof(p[i].name), "%s",
-		         db_doc_utf8(doc, "name") ? db_doc_utf8(doc, "name") : "");
-		snprintf(p[i].name_ru, sizeof(p[i].name_ru), "%s",
-		         db_doc_utf8(doc, "nameRu") ? db_doc_utf8(doc, "nameRu") : "");
-		bson_destroy(doc);
-	}
-
-	for (size_t i = 0; i < in->nitems; i++) {
-		char hex[25];
-		int n;
-		if (p[i].found && p[i].active && p[i].available && p[i].price >= 0)
-			continue;
-		bson_oid_to_string(&p[i].id, hex);
-		n = snprintf(missing + used, sizeof(missing) - used, "%s%s", used ? ", " : "",
-		             p[i].found ? p[i].name : hex);
-		if (n > 0 && (size_t)n < sizeof(missing) - used)
-			used += (size_t)n;
-	}
-	if (used > 0) {
-		resp_error(r, 409, "Not available now: %s", missing);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Claims the idempotency key for this user. Returns 1 claimed (go on), 0
- * after answering with the first request's order (200) or 409 while that
- * request is still in flight, -1 after answering an error.
- */
-static int
-order_claim_idempotency(struct req *r, mongoc_client_t *client, const bson_oid_t *user,
-                        const char *key, const bson_oid_t *order_id, char *claim_id,
-                        size_t claim_len)
-{
-	char uhex[25];
-	int64_t now = db_now_ms();
-	bson_t *doc, *filter, *found = NULL, *order = NULL;
-	bson_error_t error;
-	bson_oid_t first;
-	int rc;
-
-	bson_oid_to_string(user, uhex);
-	snprintf(claim_id, claim_len, "%s:%s", uhex, key);
-	doc = BCON_NEW("_id", BCON_UTF8(claim_id), "order", BCON_OID(order_id), "createdAt",
-	               BCON_DATE_TIME(now), "expiresAt", BCON_DATE_TIME(now + IDEM_TTL_MS));
-	rc = db_insert(client, "idempotency_keys", doc, &error);
-	bson_destroy(doc);
-	if (rc == 0)
-		return 1;
-	if (!db_error_is_duplicate(&error)) {
-		db_answer_error(r, &error);
-		return -1;
-	}
-	/* A retry: answer with the first request's order. */
-	filter = BCON_NEW("_id", BCON_UTF8(claim_id));
-	rc = db_find_one(client, "idempotency_keys", filter, NULL, &found, &error);
-	bson_destroy(filter);
-	if (rc == 1 && db_doc_oid(found, "order", &first) == 0) {
-		filter = BCON_NEW("_id", BCON_OID(&first));
-		rc = db_find_one(client, "orders", filter, NULL, &order, &error);
-		bson_destroy(filter);
-	}
-	if (rc < 0) {
-		db_answer_error(r, &error);
-	} else if (order != NULL) {
-		resp_header(r, "Idempotent-Replayed", "true");
-		order_respond(r, 200, order);
-	} else {
-		resp_error(r, 409, "A request with this Idempotency-Key is still in progress");
-	}
-	if (found != NULL)
-		bson_destroy(found);
-	if (order != NULL)
-		bson_destroy(order);
-	return rc < 0 ? -1 : 0;
-}
-
-/*
- * Where to start looking for the branch's next number: the hint document
- * order_counters {_id: branch, last}. It is read by _id (FerretDB scans a
- * collection for any other query, sort included: 21 ms at 720 claims and
- * growing) and may lag behind under concurrent writers, which only costs
- * a few extra claim attempts: the claim, not the hint, decides. Returns
- * the hinted last number (0 for none), or -1 on error.
- */
-static int64_t
-order_number_hint(mongoc_client_t *client, const bson_oid_t *branch, bson_error_t *error)
-{
-	bson_t *filter = BCON_NEW("_id", BCON_OID(branch)), *doc = NULL;
-	int rc = db_find_one(client, "order_counters", filter, NULL, &doc, error);
-	int64_t n = rc == 1 ? db_doc_int(doc, "last", 0) : rc;
-
-	if (doc != NULL)
-		bson_destroy(doc);
-	bson_destroy(filter);
-	return n;
-}
-
-/* Moves the hint up to n (never down); losing this write is harmless. */
-static void
-order_number_hint_set(mongoc_client_t *client, const bson_oid_t *branch, int64_t n)
-{
-	mongoc_collection_t *coll = db_collection(client, "order_counters");
-	bson_t *filter = BCON_NEW("_id", BCON_OID(branch), "last", "{", "$lt", BCON_INT64(n), "}");
-	bson_t *update = BCON_NEW("$set", "{", "last", BCON_INT64(n), "}");
-	bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
-	bson_error_t error;
-
-	/* A hint already >= n makes the upsert collide on _id: fine. */
-	if (!mongoc_collection_update_one(coll, filter, update, opts, NULL, &error) &&
-	    !db_error_is_duplicate(&error))
-		log_warn("order number hint: %s", error.message);
-	bson_destroy(opts);
-	bson_destroy(update);
-	bson_destroy(filter);
-	mongoc_collection_destroy(coll);
-}
-
-/*
- * Claims the next human order number of the branch: an insert under the
- * unique _id "<branch>:<n>"; when a racing request took n, try n + 1.
- * Returns the number, or -1 (error set).
- */
-static int64_t
-order_claim_number(mongoc_client_t *client, const bson_oid_t *branch, const bson_oid_t *order,
-                   bson_error_t *error)
-{
-	char bhex[25], id[48];
-	int64_t n = order_number_hint(client, branch, error);
-
-	bson_oid_to_string(branch, bhex);
-	for (int tries = 0; n >= 0 && tries < NUMBER_CLAIM_TRIES; tries++) {
-		bson_t *doc;
-		int rc;
-
-		n++;
-		snprintf(id, sizeof(id), "%s:%lld", bhex, (long long)n);
-		doc = BCON_NEW("_id", BCON_UTF8(id), "branch", BCON_OID(branch), "number",
-		               BCON_INT64(n), "order", BCON_OID(order), "at",
-		               BCON_DATE_TIME(db_now_ms()));
-		rc = db_insert(client, "order_numbers", doc, error);
-		bson_destroy(doc);
-		if (rc == 0) {
-			order_number_hint_set(client, branch, n);
-			return n;
-		}
-		if (!db_error_is_duplicate(error))
-			return -1;
-		/* Every 8 collisions, catch up with the hint others left. */
-		if (tries % 8 == 7) {
-			int64_t hint = order_number_hint(client, branch, error);
-			if (hint < 0)
-				return -1;
-			if (hint > n)
-				n = hint;
-		}
-	}
-	if (n >= 0)
-		bson_set_error(error, 0, 0, "no free order number after %d tries",
-		               NUMBER_CLAIM_TRIES);
-	return -1;
-}
-
-/* The board's summary of an order (new-order, order-updated events). */
-static json_object *
-order_summary(const bson_t *order)
-{
-	static const char *const keep[] = {"_id",       "number",        "status",  "version",
-	                                   "orderType", "paymentMethod", "total",   "items",
-	                                   "customer",  "tableNumber",   "address", "phone",
-	                                   "createdAt", "updatedAt"};
-
-	return json_from_bson_pick(order, keep, sizeof(keep) / sizeof(keep[0]), NULL);
-}
 
 /* POST /api/orders */
 static void
 order_create(struct req *r)
 {
 	struct order_input *in = NULL;
-	struct priced *p = NULL;
-	json_object *body = NULL, *summary;
+	struct order_result res = {0};
+	json_object *body = NULL;
 	mongoc_client_t *client = db_pop();
 	struct who who;
-	bson_t *filter = NULL, *branch = NULL, *user = NULL, order, arr, line, hist, entry, sub;
-	bson_error_t error;
-	bson_oid_t order_id;
 	const char *key = req_header(r, "Idempotency-Key");
-	char claim_id[200] = "", bhex[25], hkey[24];
-	int64_t now = db_now_ms(), subtotal = 0, fee = 0, min_order, number;
-	struct tashkent_time lt;
-	bson_iter_t it;
-	int rc, order_inited = 0;
+	char loc[64], hex[25];
+	bson_oid_t id;
 
 	if (authz(r, client, AUTHZ_CUSTOMER, NULL, &who) != 0)
 		goto done;
-	if (key != NULL) {
-		size_t n = strlen(key);
-		int ok = n >= 1 && n <= IDEM_KEY_MAX;
-		for (size_t i = 0; ok && i < n; i++)
-			ok = key[i] > 0x20 && key[i] < 0x7f;
-		if (!ok) {
-			resp_error(r, 400, "Idempotency-Key must be 1..%d visible ASCII characters",
-			           IDEM_KEY_MAX);
-			goto done;
-		}
+	if (key != NULL && !order_idempotency_key_ok(key)) {
+		resp_error(r, 400, "Idempotency-Key must be 1..%d visible ASCII characters",
+		           ORDER_IDEM_KEY_MAX);
+		goto done;
 	}
 	body = req_json(r, ORDER_BODY_MAX);
 	if (body == NULL)
 		goto done;
 	in = xcalloc(1, sizeof(*in));
-	if (order_validate(r, body, in) != 0)
+	if (order_input_from_json(body, in, &res) != 0) {
+		order_refuse(r, &res);
 		goto done;
-	/*
-	 * The key first: a retry whose first answer was lost gets that order
-	 * back even if the branch closed or a price changed since. Every
-	 * refusal after this point releases the key (label release).
-	 */
-	bson_oid_init(&order_id, NULL);
-	if (key != NULL) {
-		rc = order_claim_idempotency(r, client, &who.id, key, &order_id, claim_id,
-		                             sizeof(claim_id));
-		if (rc <= 0)
-			goto done;
 	}
-
-	filter = BCON_NEW("_id", BCON_OID(&in->branch), "isActive", BCON_BOOL(true));
-	rc = db_find_one(client, "branches", filter, NULL, &branch, &error);
-	bson_destroy(filter);
-	filter = NULL;
-	if (rc < 0) {
-		db_answer_error(r, &error);
-		goto release;
+	in->idempotency_key = key;
+	if (order_place(client, in, &who, &res) != 0) {
+		order_refuse(r, &res);
+		goto done;
 	}
-	if (rc == 0) {
-		resp_error(r, 422, "branchId names no open branch");
-		goto release;
+	if (res.replayed) {
+		resp_header(r, "Idempotent-Replayed", "true");
+		order_respond(r, 200, res.order);
+		goto done;
 	}
-	{
-		bson_t hours;
-		int open = db_doc_bool(branch, "isOpen");
-		if (open && bson_iter_init_find(&it, branch, "workingHours") &&
-		    BSON_ITER_HOLDS_DOCUMENT(&it)) {
-			const uint8_t *data;
-			uint32_t len;
-			bson_iter_document(&it, &len, &data);
-			bson_init_static(&hours, data, len);
-			open = tashkent_is_open(&hours, now);
-		}
-		if (!open) {
-			resp_error(r, 422, "The branch is closed now");
-			goto release;
-		}
-	}
-
-	p = xcalloc(in->nitems, sizeof(*p));
-	if (order_price_lines(r, client, in, p) != 0)
-		goto release;
-	for (size_t i = 0; i < in->nitems; i++) {
-		if (in->items[i].has_price && in->items[i].price != p[i].price) {
-			resp_error(r, 409, "The price of %s is now %lld so'm", p[i].name,
-			           (long long)p[i].price);
-			goto release;
-		}
-		subtotal += p[i].price * in->items[i].quantity;
-	}
-	if (strcmp(in->order_type, "delivery") == 0) {
-		fee = db_doc_int(branch, "deliveryFee", 0);
-		min_order = db_doc_int(branch, "minOrder", 0);
-		if (subtotal < min_order) {
-			resp_error(r, 422, "The minimum order for delivery is %lld so'm",
-			           (long long)min_order);
-			goto release;
-		}
-	}
-	if (in->has_total && in->total != subtotal + fee) {
-		resp_error(r, 409, "The total is now %lld so'm", (long long)(subtotal + fee));
-		goto release;
-	}
-
-	/* The customer's name and language for the board and the messages. */
-	filter = BCON_NEW("_id", BCON_OID(&who.id));
-	rc = db_find_one(client, "users", filter, NULL, &user, &error);
-	bson_destroy(filter);
-	filter = NULL;
-	if (rc < 0) {
-		db_answer_error(r, &error);
-		goto release;
-	}
-
-	number = order_claim_number(client, &in->branch, &order_id, &error);
-	if (number < 0) {
-		db_answer_error(r, &error);
-		goto release;
-	}
-
-	tashkent_time(now, &lt);
-	bson_init(&order);
-	order_inited = 1;
-	BSON_APPEND_OID(&order, "_id", &order_id);
-	BSON_APPEND_INT64(&order, "number", number);
-	BSON_APPEND_OID(&order, "branch", &in->branch);
-	BSON_APPEND_OID(&order, "user", &who.id);
-	BSON_APPEND_DOCUMENT_BEGIN(&order, "customer", &sub);
-	if (user != NULL) {
-		BSON_APPEND_UTF8(&sub, "firstName",
-		                 db_doc_utf8(user, "firstName") ? db_doc_utf8(user, "firstName")
-		                                                : "");
-		BSON_APPEND_UTF8(&sub, "language",
-		                 db_doc_utf8(user, "language") ? db_doc_utf8(user, "language")
-		                                               : "uz");
-		if (bson_iter_init_find(&it, user, "telegramId"))
-			BSON_APPEND_INT64(&sub, "telegramId", bson_iter_as_int64(&it));
-	}
-	bson_append_document_end(&order, &sub);
-	BSON_APPEND_ARRAY_BEGIN(&order, "items", &arr);
-	for (size_t i = 0; i < in->nitems; i++) {
-		snprintf(hkey, sizeof(hkey), "%zu", i);
-		BSON_APPEND_DOCUMENT_BEGIN(&arr, hkey, &line);
-		BSON_APPEND_OID(&line, "productId", &p[i].id);
-		BSON_APPEND_UTF8(&line, "name", p[i].name);
-		BSON_APPEND_UTF8(&line, "nameRu", p[i].name_ru);
-		BSON_APPEND_INT64(&line, "price", p[i].price);
-		BSON_APPEND_INT64(&line, "quantity", in->items[i].quantity);
-		BSON_APPEND_INT64(&line, "total", p[i].price * in->items[i].quantity);
-		if (in->items[i].notes != NULL)
-			BSON_APPEND_UTF8(&line, "notes", in->items[i].notes);
-		bson_append_document_end(&arr, &line);
-	}
-	bson_append_array_end(&order, &arr);
-	BSON_APPEND_INT64(&order, "subtotal", subtotal);
-	BSON_APPEND_INT64(&order, "deliveryFee", fee);
-	BSON_APPEND_INT64(&order, "total", subtotal + fee);
-	BSON_APPEND_UTF8(&order, "orderType", in->order_type);
-	BSON_APPEND_UTF8(&order, "paymentMethod", in->payment_method);
-	BSON_APPEND_UTF8(&order, "paymentStatus", "pending");
-	if (in->address != NULL)
-		BSON_APPEND_UTF8(&order, "address", in->address);
-	if (in->has_location) {
-		BSON_APPEND_DOCUMENT_BEGIN(&order, "location", &sub);
-		BSON_APPEND_DOUBLE(&sub, "lat", in->lat);
-		BSON_APPEND_DOUBLE(&sub, "lng", in->lng);
-		bson_append_document_end(&order, &sub);
-	}
-	if (in->phone != NULL)
-		BSON_APPEND_UTF8(&order, "phone", in->phone);
-	if (in->comment != NULL)
-		BSON_APPEND_UTF8(&order, "comment", in->comment);
-	if (in->table_number > 0)
-		BSON_APPEND_INT64(&order, "tableNumber", in->table_number);
-	BSON_APPEND_UTF8(&order, "status", "pending");
-	BSON_APPEND_INT64(&order, "version", 0);
-	BSON_APPEND_ARRAY_BEGIN(&order, "statusHistory", &hist);
-	BSON_APPEND_DOCUMENT_BEGIN(&hist, "0", &entry);
-	BSON_APPEND_UTF8(&entry, "status", "pending");
-	BSON_APPEND_NULL(&entry, "message");
-	BSON_APPEND_DATE_TIME(&entry, "timestamp", now);
-	BSON_APPEND_OID(&entry, "updatedBy", &who.id);
-	bson_append_document_end(&hist, &entry);
-	bson_append_array_end(&order, &hist);
-	BSON_APPEND_UTF8(&order, "localDay", lt.day);
-	BSON_APPEND_INT32(&order, "localHour", lt.hour);
-	if (key != NULL)
-		BSON_APPEND_UTF8(&order, "idempotencyKey", key);
-	BSON_APPEND_DATE_TIME(&order, "createdAt", now);
-	BSON_APPEND_DATE_TIME(&order, "updatedAt", now);
-
-	/* Acknowledged (w: majority on MongoDB) before the customer hears 201. */
-	if (db_insert(client, "orders", &order, &error) != 0) {
-		db_answer_error(r, &error);
-		goto release;
-	}
-	bson_oid_to_string(&order_id, bhex);
-	{
-		char loc[64];
-		snprintf(loc, sizeof(loc), "/api/orders/%s", bhex);
-		resp_header(r, "Location", loc);
-	}
-	order_respond(r, 201, &order);
-
-	summary = order_summary(&order);
-	bson_oid_to_string(&in->branch, bhex);
-	notify_publish(client, "branch", bhex, "new-order", summary);
-	json_object_put(summary);
-	/* The customer's other open pages learn of it too (the seed did so). */
-	{
-		char ohex[25], uhex[25];
-		char *text = telegram_status_text(
-		    user != NULL ? db_doc_utf8(user, "language") : NULL, number, "pending", NULL);
-		json_object *ev = json_object_new_object();
-		bson_oid_to_string(&order_id, ohex);
-		bson_oid_to_string(&who.id, uhex);
-		json_object_object_add(ev, "orderId", json_object_new_string(ohex));
-		json_object_object_add(ev, "number", json_object_new_int64(number));
-		json_object_object_add(ev, "status", json_object_new_string("pending"));
-		json_object_object_add(ev, "message", json_object_new_string(text));
-		notify_publish(client, "user", uhex, "status-updated", ev);
-		json_object_put(ev);
-		free(text);
-	}
-	goto done;
-
-release:
-	/* The request failed after claiming its key: let a retry try again. */
-	if (claim_id[0] != '\0') {
-		if (filter != NULL)
-			bson_destroy(filter);
-		filter = BCON_NEW("_id", BCON_UTF8(claim_id));
-		order_delete(client, "idempotency_keys", filter);
-	}
+	db_doc_oid(res.order, "_id", &id);
+	bson_oid_to_string(&id, hex);
+	snprintf(loc, sizeof(loc), "/api/orders/%s", hex);
+	resp_header(r, "Location", loc);
+	order_respond(r, 201, res.order);
+	order_announce_placed(client, res.order);
 done:
-	if (order_inited)
-		bson_destroy(&order);
-	if (filter != NULL)
-		bson_destroy(filter);
-	if (branch != NULL)
-		bson_destroy(branch);
-	if (user != NULL)
-		bson_destroy(user);
-	free(p);
+	order_result_free(&res);
 	free(in);
 	json_object_put(body);
 	db_push(client);
@@ -800,45 +99,24 @@ done:
 /* --------------------------------------------------------------- read */
 
 /*
- * Loads the order named by the path for who: the customer who placed it
- * or staff of its branch. Returns 1 with *order set, or 0 after answering
- * 400/404 (a customer never learns that another's order exists), 403
- * (staff of another branch) or 503.
+ * Loads the order named by the path for who. Returns 1 with res->order
+ * set, or 0 after answering 400 (malformed id) or the library's refusal.
  */
 static int
-order_load_for(struct req *r, mongoc_client_t *client, const struct who *who, bson_t **order)
+order_load_for(struct req *r, mongoc_client_t *client, const struct who *who,
+               struct order_result *res)
 {
-	bson_oid_t id, owner, branch;
-	bson_t *filter;
-	bson_error_t error;
-	int rc;
+	bson_oid_t id;
 
-	*order = NULL;
 	if (parse_oid(r->params[0], &id) != 0) {
 		resp_error(r, 400, "Malformed order id");
 		return 0;
 	}
-	filter = BCON_NEW("_id", BCON_OID(&id));
-	rc = db_find_one(client, "orders", filter, NULL, order, &error);
-	bson_destroy(filter);
-	if (rc < 0) {
-		db_answer_error(r, &error);
+	if (order_load(client, &id, who, res) != 0) {
+		order_refuse(r, res);
 		return 0;
 	}
-	if (rc == 1 && who->kind == WHO_CUSTOMER && db_doc_oid(*order, "user", &owner) == 0 &&
-	    bson_oid_equal(&owner, &who->id))
-		return 1;
-	if (rc == 1 && who->kind == WHO_STAFF && db_doc_oid(*order, "branch", &branch) == 0) {
-		if (authz_branch(who, &branch))
-			return 1;
-		resp_error(r, 403, "This order belongs to another branch");
-	} else {
-		resp_error(r, 404, "Order not found");
-	}
-	if (*order != NULL)
-		bson_destroy(*order);
-	*order = NULL;
-	return 0;
+	return 1;
 }
 
 /* GET /api/orders/{id} */
@@ -846,13 +124,12 @@ static void
 order_get(struct req *r)
 {
 	mongoc_client_t *client = db_pop();
+	struct order_result res = {0};
 	struct who who;
-	bson_t *order = NULL;
 
-	if (authz(r, client, AUTHZ_ANY, NULL, &who) == 0 && order_load_for(r, client, &who, &order))
-		order_respond(r, 200, order);
-	if (order != NULL)
-		bson_destroy(order);
+	if (authz(r, client, AUTHZ_ANY, NULL, &who) == 0 && order_load_for(r, client, &who, &res))
+		order_respond(r, 200, res.order);
+	order_result_free(&res);
 	db_push(client);
 }
 
@@ -966,7 +243,7 @@ order_admin_list(struct req *r)
 		resp_error(r, 400, "%s", err);
 		goto done;
 	}
-	if (v[F_STATUS].present && !ONE_OF(v[F_STATUS].text, statuses)) {
+	if (v[F_STATUS].present && !order_status_valid(v[F_STATUS].text)) {
 		resp_error(r, 400,
 		           "status must be one of pending, confirmed, preparing, ready, "
 		           "delivering, completed, cancelled");
@@ -1014,163 +291,15 @@ done:
 
 /* ------------------------------------------------------------- status */
 
-/* 1 when the kitchen flow allows from -> to for this order type. */
-static int
-order_transition_ok(const char *from, const char *to, const char *order_type)
-{
-	static const char *const flow[] = {"pending", "confirmed", "preparing", "ready"};
-	int delivery = strcmp(order_type, "delivery") == 0;
-
-	if (strcmp(to, "cancelled") == 0)
-		return strcmp(from, "completed") != 0 && strcmp(from, "cancelled") != 0;
-	for (size_t i = 0; i + 1 < sizeof(flow) / sizeof(flow[0]); i++) {
-		if (strcmp(from, flow[i]) == 0)
-			return strcmp(to, flow[i + 1]) == 0;
-	}
-	if (strcmp(from, "ready") == 0)
-		return strcmp(to, delivery ? "delivering" : "completed") == 0;
-	if (strcmp(from, "delivering") == 0)
-		return strcmp(to, "completed") == 0;
-	return 0;
-}
-
-/*
- * Writes the claimed change into the order. Every writer of one version
- * writes the same values, so a roll-forward racing the claimant is
- * harmless: statusHistory is set whole, never pushed.
- */
-static int
-order_apply(mongoc_client_t *client, const bson_t *order, int64_t version, const char *to,
-            const char *message, const bson_oid_t *by, int64_t at, bson_error_t *error)
-{
-	mongoc_collection_t *coll = db_collection(client, "orders");
-	bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set, hist, entry;
-	bson_iter_t it, h;
-	bson_oid_t id;
-	size_t n = 0;
-	char k[24];
-	bool ok;
-
-	db_doc_oid(order, "_id", &id);
-	BSON_APPEND_OID(&filter, "_id", &id);
-	BSON_APPEND_INT64(&filter, "version", version - 1);
-	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
-	BSON_APPEND_UTF8(&set, "status", to);
-	BSON_APPEND_INT64(&set, "version", version);
-	BSON_APPEND_DATE_TIME(&set, "updatedAt", at);
-	BSON_APPEND_ARRAY_BEGIN(&set, "statusHistory", &hist);
-	if (bson_iter_init_find(&it, order, "statusHistory") && BSON_ITER_HOLDS_ARRAY(&it) &&
-	    bson_iter_recurse(&it, &h)) {
-		while (bson_iter_next(&h)) {
-			snprintf(k, sizeof(k), "%zu", n++);
-			bson_append_iter(&hist, k, -1, &h);
-		}
-	}
-	snprintf(k, sizeof(k), "%zu", n);
-	BSON_APPEND_DOCUMENT_BEGIN(&hist, k, &entry);
-	BSON_APPEND_UTF8(&entry, "status", to);
-	if (message != NULL)
-		BSON_APPEND_UTF8(&entry, "message", message);
-	else
-		BSON_APPEND_NULL(&entry, "message");
-	BSON_APPEND_DATE_TIME(&entry, "timestamp", at);
-	BSON_APPEND_OID(&entry, "updatedBy", by);
-	bson_append_document_end(&hist, &entry);
-	bson_append_array_end(&set, &hist);
-	bson_append_document_end(&update, &set);
-	ok = mongoc_collection_update_one(coll, &filter, &update, NULL, NULL, error);
-	bson_destroy(&update);
-	bson_destroy(&filter);
-	mongoc_collection_destroy(coll);
-	return ok ? 0 : -1;
-}
-
-/*
- * A claim exists for version but the order still shows version - 1: if
- * the claim is old, its claimant died between claim and write; finish its
- * write so the order is not stuck forever.
- */
-static void
-order_roll_forward(mongoc_client_t *client, const bson_t *order, const char *event_id,
-                   int64_t version)
-{
-	bson_t *filter = BCON_NEW("_id", BCON_UTF8(event_id)), *ev = NULL;
-	bson_error_t error;
-	bson_iter_t it;
-	bson_oid_t by;
-
-	if (db_find_one(client, "order_events", filter, NULL, &ev, &error) == 1 &&
-	    bson_iter_init_find(&it, ev, "at") && BSON_ITER_HOLDS_DATE_TIME(&it) &&
-	    db_now_ms() - bson_iter_date_time(&it) > ROLL_FORWARD_MS && db_doc_utf8(ev, "to") &&
-	    db_doc_oid(ev, "byId", &by) == 0) {
-		log_warn("rolling forward %s left half-done by its claimant", event_id);
-		if (order_apply(client, order, version, db_doc_utf8(ev, "to"),
-		                db_doc_utf8(ev, "message"), &by, bson_iter_date_time(&it),
-		                &error) != 0)
-			log_error("roll forward %s: %s", event_id, error.message);
-	}
-	if (ev != NULL)
-		bson_destroy(ev);
-	bson_destroy(filter);
-}
-
-/* Tells the board, the customer's page and the customer's Telegram. */
-static void
-order_notify_status(mongoc_client_t *client, const bson_t *order, const char *message)
-{
-	json_object *summary = order_summary(order), *ev;
-	char bhex[25], uhex[25], ohex[25];
-	bson_oid_t branch, user, id;
-	bson_iter_t it, sub;
-	const char *language = "uz", *status = db_doc_utf8(order, "status");
-	int64_t chat = 0, number = db_doc_int(order, "number", 0);
-	char *text;
-
-	db_doc_oid(order, "_id", &id);
-	bson_oid_to_string(&id, ohex);
-	if (db_doc_oid(order, "branch", &branch) == 0) {
-		bson_oid_to_string(&branch, bhex);
-		notify_publish(client, "branch", bhex, "order-updated", summary);
-	}
-	if (bson_iter_init_find(&it, order, "customer") && BSON_ITER_HOLDS_DOCUMENT(&it) &&
-	    bson_iter_recurse(&it, &sub)) {
-		while (bson_iter_next(&sub)) {
-			if (strcmp(bson_iter_key(&sub), "language") == 0 &&
-			    BSON_ITER_HOLDS_UTF8(&sub))
-				language = bson_iter_utf8(&sub, NULL);
-			else if (strcmp(bson_iter_key(&sub), "telegramId") == 0)
-				chat = bson_iter_as_int64(&sub);
-		}
-	}
-	text = telegram_status_text(language, number, status, message);
-	if (db_doc_oid(order, "user", &user) == 0) {
-		bson_oid_to_string(&user, uhex);
-		ev = json_object_new_object();
-		json_object_object_add(ev, "orderId", json_object_new_string(ohex));
-		json_object_object_add(ev, "number", json_object_new_int64(number));
-		json_object_object_add(ev, "status", json_object_new_string(status));
-		json_object_object_add(ev, "message", json_object_new_string(text));
-		notify_publish(client, "user", uhex, "status-updated", ev);
-		json_object_put(ev);
-	}
-	if (chat != 0)
-		notify_telegram(client, chat, text);
-	free(text);
-	json_object_put(summary);
-}
-
 /* PUT /api/orders/{id}/status {status, message?} */
 static void
 order_set_status(struct req *r)
 {
 	mongoc_client_t *client = db_pop();
+	struct order_result res = {0};
 	struct who who;
 	json_object *body = NULL, *v;
-	bson_t *order = NULL, *event = NULL, *filter = NULL, *fresh = NULL;
-	const char *to, *from, *message = NULL, *type;
-	char ohex[25], event_id[48], whex[25];
-	int64_t version, now = db_now_ms();
-	bson_error_t error;
+	const char *to, *message = NULL;
 	bson_oid_t id;
 
 	if (authz(r, client, AUTHZ_ANY, NULL, &who) != 0)
@@ -1191,12 +320,6 @@ order_set_status(struct req *r)
 		resp_error(r, 400, "status must be a string");
 		goto done;
 	}
-	if (!ONE_OF(to, statuses)) {
-		resp_error(r, 422,
-		           "status must be one of pending, confirmed, preparing, ready, "
-		           "delivering, completed, cancelled");
-		goto done;
-	}
 	if (json_object_object_get_ex(body, "message", &v) &&
 	    !json_object_is_type(v, json_type_null)) {
 		if (!json_object_is_type(v, json_type_string)) {
@@ -1204,71 +327,19 @@ order_set_status(struct req *r)
 			goto done;
 		}
 		message = json_object_get_string(v);
-		if (utf8_length(message) > ORDER_MESSAGE_MAX) {
-			resp_error(r, 422, "message must be at most %d characters",
-			           ORDER_MESSAGE_MAX);
-			goto done;
-		}
 	}
-	if (!order_load_for(r, client, &who, &order))
-		goto done;
-	from = db_doc_utf8(order, "status");
-	type = db_doc_utf8(order, "orderType");
-	version = db_doc_int(order, "version", 0);
-	if (who.kind == WHO_CUSTOMER && strcmp(to, "cancelled") != 0) {
-		resp_error(r, 403, "Customers may only cancel their orders");
+	if (parse_oid(r->params[0], &id) != 0) {
+		resp_error(r, 400, "Malformed order id");
 		goto done;
 	}
-	if (who.kind == WHO_CUSTOMER && strcmp(from ? from : "", "pending") != 0) {
-		resp_error(r, 409, "The order is %s already; call the branch to cancel it", from);
+	if (order_change_status(client, &id, to, &who, message, &res) != 0) {
+		order_refuse(r, &res);
 		goto done;
 	}
-	if (from == NULL || type == NULL || !order_transition_ok(from, to, type)) {
-		resp_error(r, 409, "The order is %s; it cannot become %s", from ? from : "?", to);
-		goto done;
-	}
-
-	/* The claim: exactly one writer gets version + 1 (FACTS.md). */
-	db_doc_oid(order, "_id", &id);
-	bson_oid_to_string(&id, ohex);
-	bson_oid_to_string(&who.id, whex);
-	snprintf(event_id, sizeof(event_id), "%s:%lld", ohex, (long long)(version + 1));
-	event = BCON_NEW("_id", BCON_UTF8(event_id), "order", BCON_OID(&id), "version",
-	                 BCON_INT64(version + 1), "from", BCON_UTF8(from), "to", BCON_UTF8(to),
-	                 "byKind", BCON_UTF8(who.kind == WHO_STAFF ? "staff" : "customer"), "byId",
-	                 BCON_OID(&who.id), "at", BCON_DATE_TIME(now));
-	if (message != NULL)
-		BSON_APPEND_UTF8(event, "message", message);
-	if (db_insert(client, "order_events", event, &error) != 0) {
-		if (!db_error_is_duplicate(&error)) {
-			db_answer_error(r, &error);
-			goto done;
-		}
-		order_roll_forward(client, order, event_id, version + 1);
-		resp_error(r, 409, "The order was changed by someone else; reload it");
-		goto done;
-	}
-	if (order_apply(client, order, version + 1, to, message, &who.id, now, &error) != 0) {
-		/* The claim stands; a later change rolls it forward. */
-		db_answer_error(r, &error);
-		goto done;
-	}
-	filter = BCON_NEW("_id", BCON_OID(&id));
-	if (db_find_one(client, "orders", filter, NULL, &fresh, &error) != 1) {
-		resp_error(r, 500, "The order changed but could not be read back");
-		goto done;
-	}
-	order_respond(r, 200, fresh);
-	order_notify_status(client, fresh, message);
+	order_respond(r, 200, res.order);
+	order_announce_status(client, res.order, message);
 done:
-	if (fresh != NULL)
-		bson_destroy(fresh);
-	if (filter != NULL)
-		bson_destroy(filter);
-	if (event != NULL)
-		bson_destroy(event);
-	if (order != NULL)
-		bson_destroy(order);
+	order_result_free(&res);
 	json_object_put(body);
 	db_push(client);
 }
