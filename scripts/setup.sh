@@ -48,6 +48,7 @@ APT_PACKAGES=(
 	openssl curl ca-certificates procps
 	libvips-dev libvips-tools
 	chromium fonts-dejavu-core
+	postgresql-15 libpq-dev
 )
 
 install_packages() {
@@ -64,7 +65,9 @@ install_packages() {
 		sudo=(sudo)
 	fi
 	# Debian starts nginx on install; policy-rc.d keeps it from grabbing
-	# port 80 (we run our own nginx with our own prefix and ports).
+	# port 80 (we run our own nginx with our own prefix and ports). The
+	# same holds for postgresql-15's own "main" cluster: the stack runs a
+	# cluster of its own (scripts/stack.sh), never that one.
 	local prc=/usr/sbin/policy-rc.d made_prc=0
 	if [ ! -e "$prc" ]; then
 		printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$prc" >/dev/null

@@ -5,8 +5,10 @@
 #
 #   scripts/stack.sh start|stop|status
 #   scripts/stack.sh db-stop|db-start      (fault tests: database down/up)
+#   scripts/stack.sh migrate-sqlite        (old SQLite store -> PostgreSQL)
 #
 # Environment: STACK_DIR (default ./var), PORT (8080), DB_PORT (27018),
+# PG_PORT (27019, the stack's own PostgreSQL under FerretDB),
 # FCGI_CHILDREN (2 per program), DEMO_DATA (data/demo.json; empty: none),
 # RATE_LIMIT_API (requests per 15 min per address, 100), RATE_LIMIT_ORDERS
 # (orders per 5 min per address, 10), TRUSTED_PROXY
@@ -28,6 +30,7 @@ env_from_file() {
 PORT=${PORT:-$(env_from_file PORT)}
 PORT=${PORT:-8080}
 DB_PORT=${DB_PORT:-27018}
+PG_PORT=${PG_PORT:-27019}
 STACK_DIR=${STACK_DIR:-$ROOT/var}
 FCGI_CHILDREN=${FCGI_CHILDREN:-2}
 DEMO_DATA=${DEMO_DATA-$ROOT/data/demo.json}
@@ -118,35 +121,209 @@ dev_secrets() {
 	done <"$f"
 }
 
-db_start() {
-	if alive "$RUN/ferretdb.pid"; then
+# The embedded database: FerretDB on a PostgreSQL 15 cluster that the
+# stack owns (data in $DATA/pg, its own port and socket directory). Only
+# equality filters reach PostgreSQL through FerretDB, and only GIN
+# expression indexes (made by oshxona-init) serve them: see README.md.
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+PGDATA_DIR=$DATA/pg
+PG_SOCK=$STACK_DIR/pgrun
+
+# PostgreSQL refuses to run as root: as root, run it as the owner of an
+# existing cluster, else as Debian's "postgres" user; otherwise as the
+# caller. Prints the user name.
+pg_user() {
+	if [ "$(id -u)" -ne 0 ]; then
+		id -un
+		return 0
+	fi
+	local owner
+	if [ -d "$PGDATA_DIR" ]; then
+		owner=$(stat -c %U "$PGDATA_DIR")
+		if [ "$owner" != root ] && [ "$owner" != UNKNOWN ]; then
+			echo "$owner"
+			return 0
+		fi
+	fi
+	getent passwd postgres >/dev/null ||
+		die "running as root needs a 'postgres' user to run PostgreSQL (apt-get install postgresql-15)"
+	echo postgres
+}
+
+# Runs a command as the cluster's user.
+as_pg() {
+	local u
+	u=$(pg_user)
+	if [ "$(id -u)" -eq 0 ] && [ "$u" != root ]; then
+		runuser -u "$u" -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# As root, the cluster's user must reach $DATA/pg through directories
+# root made 0700 (mktemp -d): allow traversal (x, not listing) on the
+# ones we own, and say which one blocks otherwise.
+pg_dirs() {
+	local u d
+	u=$(pg_user)
+	mkdir -p "$PGDATA_DIR" "$PG_SOCK"
+	touch "$LOGS/postgresql.log"
+	if [ "$(id -u)" -eq 0 ] && [ "$u" != root ]; then
+		chown "$u:" "$PGDATA_DIR" "$PG_SOCK" "$LOGS/postgresql.log"
+		d=$(dirname "$PGDATA_DIR")
+		while [ "$d" != / ]; do
+			if ! runuser -u "$u" -- test -x "$d" 2>/dev/null; then
+				[ "$(stat -c %u "$d")" -eq 0 ] ||
+					die "user $u cannot enter $d (PostgreSQL's data is below it)"
+				chmod o+x "$d"
+			fi
+			d=$(dirname "$d")
+		done
+	fi
+	chmod 700 "$PGDATA_DIR" "$PG_SOCK"
+}
+
+pg_alive() {
+	local pid
+	[ -s "$PGDATA_DIR/postmaster.pid" ] || return 1
+	pid=$(head -n 1 "$PGDATA_DIR/postmaster.pid")
+	[ -n "$pid" ] && running "$pid"
+}
+
+# The cluster's password (loopback TCP needs one; the local socket,
+# 0700 and owned by the cluster's user, is trusted).
+pg_password() {
+	local f=$DATA/pg-password
+	if [ ! -s "$f" ]; then
+		(
+			umask 077
+			openssl rand -hex 24 >"$f"
+		)
+	fi
+	cat "$f"
+}
+
+pg_url() {
+	echo "postgres://oshxona:$(pg_password)@127.0.0.1:$PG_PORT/ferretdb"
+}
+
+# A data directory of the old default (FerretDB's SQLite handler) and no
+# cluster yet: refuse, and say how to carry the data over.
+pg_refuse_sqlite() {
+	if [ ! -s "$PGDATA_DIR/PG_VERSION" ] && compgen -G "$DATA/ferretdb/*.sqlite" >/dev/null; then
+		die "$DATA/ferretdb holds data of the old SQLite store. Copy it into the new PostgreSQL store with 'bash scripts/stack.sh migrate-sqlite' (STACK_DIR=$STACK_DIR), or move $DATA/ferretdb away to start empty."
+	fi
+}
+
+pg_start() {
+	if pg_alive; then
+		return 0
+	fi
+	[ -x "$PG_BIN/pg_ctl" ] || die "PostgreSQL 15 is not installed: run 'make setup'"
+	pg_dirs
+	if [ ! -s "$PGDATA_DIR/PG_VERSION" ]; then
+		# initdb reads the password from a file its user may open.
+		pg_password | as_pg sh -c "umask 077 && cat >'$PG_SOCK/pwfile'"
+		as_pg "$PG_BIN/initdb" -D "$PGDATA_DIR" -E UTF8 --locale=C.UTF-8 -U oshxona \
+			--auth-local=trust --auth-host=scram-sha-256 --pwfile="$PG_SOCK/pwfile" \
+			</dev/null >>"$LOGS/postgresql.log" 2>&1 ||
+			die "initdb failed (see $LOGS/postgresql.log)"
+		rm -f "$PG_SOCK/pwfile"
+	fi
+	rm -f "$PGDATA_DIR/postmaster.pid"
+	as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$LOGS/postgresql.log" -w -t 60 -s \
+		-o "-p $PG_PORT -k $PG_SOCK -c listen_addresses=127.0.0.1" start </dev/null ||
+		{
+			tail -n 20 "$LOGS/postgresql.log" >&2 || true
+			die "PostgreSQL did not start on 127.0.0.1:$PG_PORT"
+		}
+	if ! as_pg "$PG_BIN/psql" -h "$PG_SOCK" -p "$PG_PORT" -U oshxona -d postgres -Atqc \
+		"SELECT 1 FROM pg_database WHERE datname = 'ferretdb'" </dev/null | grep -q 1; then
+		as_pg "$PG_BIN/createdb" -h "$PG_SOCK" -p "$PG_PORT" -U oshxona ferretdb </dev/null ||
+			die "createdb ferretdb failed"
+	fi
+}
+
+pg_stop() {
+	pg_alive || return 0
+	as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w -t 30 -s stop </dev/null ||
+		as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m immediate -w -t 10 -s stop </dev/null || true
+}
+
+# FerretDB with the given handler arguments on a port; $RUN/<name>.pid.
+ferretdb_start() {
+	local name=$1 port=$2
+	shift 2
+	if alive "$RUN/$name.pid"; then
 		return 0
 	fi
 	local ferretdb
 	ferretdb=$(bash "$ROOT/scripts/setup.sh" --print-ferretdb)
 	[ -x "$ferretdb" ] || die "FerretDB is not built: run 'make setup'"
-	mkdir -p "$DATA/ferretdb"
 	# setsid: the database outlives the shell that started it; in a
 	# non-interactive shell it execs in place, so $! is FerretDB's PID.
-	setsid "$ferretdb" --handler=sqlite --sqlite-url="file:$DATA/ferretdb/" \
-		--listen-addr="127.0.0.1:$DB_PORT" --state-dir=- --debug-addr=- \
+	setsid "$ferretdb" "$@" \
+		--listen-addr="127.0.0.1:$port" --state-dir=- --debug-addr=- \
 		--telemetry=disable --log-level=warn \
-		>>"$LOGS/ferretdb.log" 2>&1 </dev/null &
-	echo $! >"$RUN/ferretdb.pid"
+		>>"$LOGS/$name.log" 2>&1 </dev/null &
+	echo $! >"$RUN/$name.pid"
 	local i
 	for i in $(seq 100); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$DB_PORT") 2>/dev/null; then
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			return 0
 		fi
-		alive "$RUN/ferretdb.pid" || break
+		alive "$RUN/$name.pid" || break
 		sleep 0.1
 	done
-	tail -n 20 "$LOGS/ferretdb.log" >&2 || true
-	die "FerretDB did not start on 127.0.0.1:$DB_PORT"
+	tail -n 20 "$LOGS/$name.log" >&2 || true
+	die "FerretDB did not start on 127.0.0.1:$port"
 }
 
+db_start() {
+	pg_refuse_sqlite
+	pg_start
+	# The URL holds the password: through the environment, not argv.
+	FERRETDB_POSTGRESQL_URL=$(pg_url) ferretdb_start ferretdb "$DB_PORT" --handler=postgresql
+}
+
+# An outage of the whole database: FerretDB and PostgreSQL.
 db_stop() {
 	stop_pids "$RUN/ferretdb.pid"
+	pg_stop
+}
+
+db_alive() {
+	alive "$RUN/ferretdb.pid" && pg_alive
+}
+
+# Copies an old SQLite store ($DATA/ferretdb, the former default) into
+# the PostgreSQL store: the old FerretDB reads it on a side port, the new
+# one writes; every collection, then oshxona-init's indexes.
+migrate_sqlite() {
+	mkdir -p "$RUN" "$LOGS"
+	chmod 700 "$RUN"
+	compgen -G "$DATA/ferretdb/*.sqlite" >/dev/null || die "no SQLite store in $DATA/ferretdb"
+	alive "$RUN/nginx.pid" && die "stop the stack first (make stop)"
+	local side=${MIGRATE_PORT:-$((DB_PORT + 2))}
+	ferretdb_start ferretdb-sqlite "$side" --handler=sqlite --sqlite-url="file:$DATA/ferretdb/"
+	pg_start
+	FERRETDB_POSTGRESQL_URL=$(pg_url) ferretdb_start ferretdb "$DB_PORT" --handler=postgresql
+	local py rc=0
+	py=$(bash "$ROOT/scripts/setup.sh" --print-python)
+	"$py" "$ROOT/scripts/migrate_sqlite.py" "mongodb://127.0.0.1:$side/" \
+		"mongodb://127.0.0.1:$DB_PORT/" || rc=$?
+	stop_pids "$RUN/ferretdb-sqlite.pid"
+	if [ "$rc" -ne 0 ]; then
+		db_stop
+		die "migration failed; the SQLite store is untouched"
+	fi
+	MONGODB_URI="mongodb://127.0.0.1:$DB_PORT/oshxona" OSHXONA_PG_URL=$(pg_url) \
+		LOG_FILE="$LOGS/init.log" DEMO_DATA= "$BIN/oshxona-init" ||
+		die "indexes after migration failed (see $LOGS/init.log)"
+	db_stop
+	mv "$DATA/ferretdb" "$DATA/ferretdb.sqlite-migrated"
+	say "migrated; the old store is kept in $DATA/ferretdb.sqlite-migrated"
 }
 
 fcgi_start() {
@@ -226,7 +403,7 @@ start() {
 	mkdir -p "$RUN" "$LOGS" "$DATA" "$STACK_DIR/tmp" "$STACK_DIR/bench"
 	chmod 700 "$RUN"
 	local running=0
-	if alive "$RUN/nginx.pid" && { [ "${EXTERNAL_DB:-0}" = 1 ] || alive "$RUN/ferretdb.pid"; }; then
+	if alive "$RUN/nginx.pid" && { [ "${EXTERNAL_DB:-0}" = 1 ] || db_alive; }; then
 		running=1
 	fi
 	if [ "${EXTERNAL_DB:-0}" = 1 ]; then
@@ -258,8 +435,13 @@ start() {
 	fi
 	# Answers cached by an earlier run may predate the data: start empty.
 	rm -rf "$STACK_DIR/cache/files"
-	[ "${EXTERNAL_DB:-0}" = 1 ] || db_start
-	DEMO_DATA=$DEMO_DATA LOG_FILE="$LOGS/init.log" "$BIN/oshxona-init" ||
+	local pg_url=""
+	if [ "${EXTERNAL_DB:-0}" != 1 ]; then
+		db_start
+		pg_url=$(pg_url)
+	fi
+	# Only oshxona-init needs PostgreSQL itself (its GIN indexes).
+	OSHXONA_PG_URL=$pg_url DEMO_DATA=$DEMO_DATA LOG_FILE="$LOGS/init.log" "$BIN/oshxona-init" ||
 		die "database initialisation failed (see $LOGS/init.log)"
 	local app
 	for app in "${APPS[@]}"; do
@@ -283,7 +465,7 @@ start() {
 for s in json.load(open(sys.argv[1])).get("staff", []):
     print("stack:    ", s["login"], "/", s["password"], "/", s["role"], " ".join(s["branches"]))' "$DEMO_DATA"
 	fi
-	say "  database: mongodb://127.0.0.1:$DB_PORT/oshxona (FerretDB)"
+	say "  database: mongodb://127.0.0.1:$DB_PORT/oshxona (FerretDB on PostgreSQL 15, port $PG_PORT)"
 	say "  stop:    make stop"
 }
 
@@ -316,6 +498,12 @@ status() {
 			rc=1
 		fi
 	done
+	if pg_alive; then
+		echo "postgresql: running ($(head -n 1 "$PGDATA_DIR/postmaster.pid"))"
+	elif [ "${EXTERNAL_DB:-0}" != 1 ]; then
+		echo "postgresql: stopped"
+		rc=1
+	fi
 	return $rc
 }
 
@@ -324,12 +512,13 @@ start) start ;;
 stop) stop ;;
 status) status ;;
 db-stop) db_stop ;;
+migrate-sqlite) migrate_sqlite ;;
 db-start)
 	mkdir -p "$RUN" "$LOGS"
 	db_start
 	;;
 *)
-	echo "usage: $0 start|stop|status|db-stop|db-start" >&2
+	echo "usage: $0 start|stop|status|db-stop|db-start|migrate-sqlite" >&2
 	exit 2
 	;;
 esac

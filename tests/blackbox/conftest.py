@@ -103,9 +103,11 @@ def _free_ports(n):
 
 
 class Stack:
-    def __init__(self, port, db_port, stack_dir):
+    def __init__(self, port, db_port, stack_dir, pg_port=None):
         self.port = port
         self.db_port = db_port
+        # The stack's own PostgreSQL under FerretDB: a free port of its own.
+        self.pg_port = pg_port if pg_port is not None else _free_ports(1)[0]
         self.dir = Path(stack_dir)
         self.env = dict(os.environ)
         # Always a private FerretDB: never a database named by the caller's
@@ -115,6 +117,7 @@ class Stack:
         self.env.update(
             PORT=str(port),
             DB_PORT=str(db_port),
+            PG_PORT=str(self.pg_port),
             STACK_DIR=str(stack_dir),
             FCGI_CHILDREN="2",
             DEMO_DATA=str(DEMO_PATH),
@@ -149,9 +152,9 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack():
-    port, db_port = _free_ports(2)
+    port, db_port, pg_port = _free_ports(3)
     stack_dir = tempfile.mkdtemp(prefix="oshxona-bb-")
-    st = Stack(port, db_port, stack_dir)
+    st = Stack(port, db_port, stack_dir, pg_port)
     try:
         st.stack_sh("start", timeout=180)
         yield st
