@@ -58,6 +58,10 @@ $(BUILD)/bin/%: $(BUILD)/tools/%/main.o $(LIB_A)
 	@echo "  LINK    $@"
 	@$(CC) -o $@ $^ $(LDLIBS)
 
+# oshxona-init alone speaks to PostgreSQL (FerretDB's tables: GIN indexes).
+$(BUILD)/tools/oshxona-init/main.o: CFLAGS += $(shell pkg-config --cflags libpq)
+$(BUILD)/bin/oshxona-init: LDLIBS += $(shell pkg-config --libs libpq)
+
 $(BUILD)/bin/%: $(BUILD)/cron/%/main.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"

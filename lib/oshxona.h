@@ -634,6 +634,20 @@ int authz_branch(const struct who *who, const bson_oid_t *branch);
 int authz(struct req *r, mongoc_client_t *client, enum authz_rule rule, const bson_oid_t *branch,
           struct who *who);
 
+/* ------------------------------------------------------------ dbfields.c */
+
+/* A field that hot queries filter on by equality, in a collection. */
+struct db_field {
+	const char *collection;
+	const char *field;
+};
+
+/* Every such field (n set to their number); see dbfields.c. */
+const struct db_field *db_equality_fields(size_t *n);
+
+/* The database the URI names (default "oshxona"). */
+const char *db_database_name(void);
+
 #include "upload.h"
 
 #endif /* OSHXONA_H */

@@ -3,10 +3,19 @@
  * deployment): waits for the database, creates the indexes, and loads the
  * demo data file named by DEMO_DATA into an empty catalogue. Safe to run
  * again: indexes are idempotent and a catalogue with data is left alone.
+ *
+ * On the embedded database (FerretDB on PostgreSQL; OSHXONA_PG_URL, set
+ * by scripts/stack.sh, names that PostgreSQL) it also makes the GIN
+ * expression indexes that let FerretDB's equality filters use an index
+ * (lib/dbfields.c). Against MongoDB nothing of that happens.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <libpq-fe.h>
 
 #include "oshxona.h"
 
@@ -234,6 +243,155 @@ done:
 	return rc;
 }
 
+/* A new formatted string; allocation failure aborts, as xmalloc does. */
+static char *init_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *
+init_fmt(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	return s;
+}
+
+/* 1 when the server is FerretDB (its buildInfo says so), 0 if not, -1 on error. */
+static int
+init_is_ferretdb(mongoc_client_t *client)
+{
+	bson_t *cmd = BCON_NEW("buildInfo", BCON_INT32(1));
+	bson_t reply;
+	bson_error_t error;
+	bson_iter_t it;
+	int rc = -1;
+
+	if (mongoc_client_command_simple(client, "admin", cmd, NULL, &reply, &error))
+		rc = bson_iter_init_find(&it, &reply, "ferretdbVersion") ? 1 : 0;
+	else
+		log_error("buildInfo: %s", error.message);
+	bson_destroy(&reply);
+	bson_destroy(cmd);
+	return rc;
+}
+
+/* Creates the collection unless it exists: FerretDB's table must be there. */
+static int
+init_collection(mongoc_client_t *client, const char *name)
+{
+	mongoc_database_t *db = mongoc_client_get_database(client, db_database_name());
+	bson_t *cmd = BCON_NEW("create", BCON_UTF8(name));
+	bson_error_t error;
+	/* 48: NamespaceExists. */
+	bool ok = mongoc_database_write_command_with_opts(db, cmd, NULL, NULL, &error) ||
+	          error.code == 48;
+
+	if (!ok)
+		log_error("create %s: %s", name, error.message);
+	bson_destroy(cmd);
+	mongoc_database_destroy(db);
+	return ok ? 0 : -1;
+}
+
+/* Runs one SQL statement; the result (caller clears it), or NULL logged. */
+static PGresult *
+init_sql(PGconn *pg, const char *sql, int nparams, const char *const *params)
+{
+	PGresult *res = PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		log_error("PostgreSQL: %s", PQerrorMessage(pg));
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+/*
+ * For every field of lib/dbfields.c: CREATE INDEX IF NOT EXISTS ... USING
+ * gin ((_jsonb->'field') jsonb_path_ops) on the table FerretDB keeps the
+ * collection in (its metadata table names it; the schema is the database).
+ */
+static int
+init_gin_indexes(mongoc_client_t *client, const char *url)
+{
+	size_t n, made = 0;
+	const struct db_field *f = db_equality_fields(&n);
+	PGconn *pg = PQconnectdb(url);
+	char *schema = NULL, *meta_sql = NULL;
+	PGresult *res;
+	int rc = -1;
+
+	if (PQstatus(pg) != CONNECTION_OK) {
+		log_error("OSHXONA_PG_URL: cannot connect: %s", PQerrorMessage(pg));
+		goto done;
+	}
+	schema = PQescapeIdentifier(pg, db_database_name(), strlen(db_database_name()));
+	if (schema == NULL)
+		goto done;
+	meta_sql = init_fmt("SELECT _jsonb->>'table' FROM %s._ferretdb_database_metadata "
+	                    "WHERE _jsonb->>'_id' = $1",
+	                    schema);
+	for (size_t i = 0; i < n; i++) {
+		const char *params[1] = {f[i].collection};
+		char *table, *field, *name, *sql;
+		char raw_name[128];
+
+		if (init_collection(client, f[i].collection) != 0)
+			goto done;
+		res = init_sql(pg, meta_sql, 1, params);
+		if (res == NULL)
+			goto done;
+		if (PQntuples(res) != 1) {
+			/* FerretDB answers, but not from this PostgreSQL. */
+			log_error("collection %s is not in %s._ferretdb_database_metadata: "
+			          "OSHXONA_PG_URL is not FerretDB's PostgreSQL",
+			          f[i].collection, db_database_name());
+			PQclear(res);
+			goto done;
+		}
+		table =
+		    PQescapeIdentifier(pg, PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0)));
+		snprintf(raw_name, sizeof(raw_name), "oshxona_gin_%s_%s", PQgetvalue(res, 0, 0),
+		         f[i].field);
+		PQclear(res);
+		/* PostgreSQL names stop at 63 bytes; FerretDB's table names are short. */
+		raw_name[63] = '\0';
+		name = PQescapeIdentifier(pg, raw_name, strlen(raw_name));
+		field = PQescapeLiteral(pg, f[i].field, strlen(f[i].field));
+		if (table == NULL || name == NULL || field == NULL) {
+			PQfreemem(table);
+			PQfreemem(name);
+			PQfreemem(field);
+			goto done;
+		}
+		sql = init_fmt("CREATE INDEX IF NOT EXISTS %s ON %s.%s USING gin "
+		               "((_jsonb->%s) jsonb_path_ops)",
+		               name, schema, table, field);
+		PQfreemem(table);
+		PQfreemem(name);
+		PQfreemem(field);
+		res = init_sql(pg, sql, 0, NULL);
+		free(sql);
+		if (res == NULL)
+			goto done;
+		PQclear(res);
+		made++;
+	}
+	log_info("FerretDB on PostgreSQL: %zu GIN expression indexes in place", made);
+	rc = 0;
+done:
+	free(meta_sql);
+	PQfreemem(schema);
+	PQfinish(pg);
+	return rc;
+}
+
 int
 main(void)
 {
@@ -242,6 +400,7 @@ main(void)
 	mongoc_client_t *client;
 	bson_error_t error;
 	const char *demo = getenv("DEMO_DATA");
+	const char *pg_url = getenv("OSHXONA_PG_URL");
 	int rc = 1, tries;
 
 	log_init("oshxona-init", getenv("LOG_LEVEL"), getenv("LOG_FILE"));
@@ -263,6 +422,15 @@ main(void)
 	}
 	if (db_ensure_indexes(client, &error) != 0)
 		goto done;
+	if (pg_url != NULL && *pg_url != '\0') {
+		int ferret = init_is_ferretdb(client);
+		if (ferret < 0)
+			goto done;
+		if (ferret == 0)
+			log_info("OSHXONA_PG_URL is set but the server is not FerretDB: ignored");
+		else if (init_gin_indexes(client, pg_url) != 0)
+			goto done;
+	}
 	if (demo != NULL && *demo != '\0') {
 		int64_t branches = init_count(client, "branches");
 		int64_t cats = init_count(client, "categories");
