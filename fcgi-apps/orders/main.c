@@ -6,7 +6,9 @@
  * those and none of them can fail the request.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "oshxona.h"
 #include "order.h"
@@ -14,6 +16,8 @@
 #define ORDER_BODY_MAX     (32 * 1024)
 #define LIST_LIMIT_DEFAULT 20
 #define LIST_LIMIT_MAX     100
+#define BOARD_DAYS         7  /* the board without from/to: this week */
+#define BOARD_SPAN_MAX     31 /* from..to, days: older history is a report's job */
 
 /* ------------------------------------------------------------- helpers */
 
@@ -215,7 +219,178 @@ order_is_day(const char *s)
 	return 1;
 }
 
-/* GET /api/admin/orders?branch&status&from&to&limit&offset (staff). */
+/* The day number (days since 1970-01-01) of "YYYY-MM-DD"; -1 if no date. */
+static int64_t
+order_day_number(const char *s)
+{
+	struct tm tm = {0};
+	char back[11];
+	time_t t;
+
+	if (!order_is_day(s) || strptime(s, "%Y-%m-%d", &tm) == NULL)
+		return -1;
+	tm.tm_hour = 12;
+	t = timegm(&tm);
+	/* strptime takes 2026-02-31; a date that does not print back is none. */
+	if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(back, sizeof(back), "%Y-%m-%d", &tm) == 0 || strcmp(back, s) != 0)
+		return -1;
+	return (int64_t)t / 86400;
+}
+
+static void
+order_day_string(int64_t day, char out[11])
+{
+	time_t t = (time_t)(day * 86400 + 12 * 3600);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+/* Newest first; _id (time-ordered) breaks ties. */
+static int
+order_newest_first(const void *a, const void *b)
+{
+	const bson_t *x = *(bson_t *const *)a, *y = *(bson_t *const *)b;
+	bson_iter_t i, j;
+	int64_t tx = 0, ty = 0;
+	bson_oid_t ox, oy;
+
+	if (bson_iter_init_find(&i, x, "createdAt") && BSON_ITER_HOLDS_DATE_TIME(&i))
+		tx = bson_iter_date_time(&i);
+	if (bson_iter_init_find(&j, y, "createdAt") && BSON_ITER_HOLDS_DATE_TIME(&j))
+		ty = bson_iter_date_time(&j);
+	if (tx != ty)
+		return tx < ty ? 1 : -1;
+	if (db_doc_oid(x, "_id", &ox) == 0 && db_doc_oid(y, "_id", &oy) == 0)
+		return -bson_oid_compare(&ox, &oy);
+	return 0;
+}
+
+/* What one board request asks for. */
+struct board_query {
+	const bson_oid_t *branches; /* NULL: every branch (owners) */
+	size_t nbranches;
+	const char *status; /* NULL: any */
+	int64_t first_day, last_day;
+	int64_t limit, offset;
+};
+
+/* The filter of one (day, branch) query: equalities only (lib/dbfields.c). */
+static void
+order_board_filter(bson_t *filter, const struct board_query *q, const char *day, size_t b)
+{
+	bson_init(filter);
+	if (q->branches != NULL)
+		BSON_APPEND_OID(filter, "branch", &q->branches[b]);
+	BSON_APPEND_UTF8(filter, "localDay", day);
+	if (q->status != NULL)
+		BSON_APPEND_UTF8(filter, "status", q->status);
+}
+
+/*
+ * Appends to data the orders of one day at positions [offset, offset +
+ * limit) of the whole list; *pos counts every order seen so far. A day
+ * wholly before or after the page is only counted.
+ */
+static int
+order_board_day(mongoc_collection_t *coll, const struct board_query *q, const char *day,
+                int64_t *pos, json_object *data, bson_error_t *error)
+{
+	size_t nq = q->branches != NULL ? q->nbranches : 1, ndocs = 0, cap = 0;
+	int64_t counts[JWT_MAX_BRANCHES], n = 0;
+	bson_t **docs = NULL;
+	int rc = 0;
+
+	for (size_t b = 0; b < nq; b++) {
+		bson_t filter;
+		order_board_filter(&filter, q, day, b);
+		counts[b] =
+		    mongoc_collection_count_documents(coll, &filter, NULL, NULL, NULL, error);
+		bson_destroy(&filter);
+		if (counts[b] < 0)
+			return -1;
+		n += counts[b];
+	}
+	if (n == 0 || *pos + n <= q->offset || *pos >= q->offset + q->limit) {
+		*pos += n;
+		return 0;
+	}
+	for (size_t b = 0; b < nq && rc == 0; b++) {
+		bson_t filter;
+		mongoc_cursor_t *cursor;
+		const bson_t *doc;
+
+		if (counts[b] == 0)
+			continue;
+		order_board_filter(&filter, q, day, b);
+		cursor = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
+		while (mongoc_cursor_next(cursor, &doc)) {
+			if (ndocs == cap) {
+				cap = cap ? 2 * cap : 64;
+				docs = xrealloc(docs, cap * sizeof(*docs));
+			}
+			docs[ndocs++] = bson_copy(doc);
+		}
+		if (mongoc_cursor_error(cursor, error))
+			rc = -1;
+		mongoc_cursor_destroy(cursor);
+		bson_destroy(&filter);
+	}
+	if (rc == 0) {
+		qsort(docs, ndocs, sizeof(*docs), order_newest_first);
+		for (size_t i = 0; i < ndocs; i++, (*pos)++) {
+			if (*pos >= q->offset && *pos < q->offset + q->limit)
+				json_object_array_add(data, order_json(docs[i]));
+		}
+	}
+	for (size_t i = 0; i < ndocs; i++)
+		bson_destroy(docs[i]);
+	free(docs);
+	return rc;
+}
+
+/*
+ * The board: one query per (local day, branch), newest day first, so the
+ * cost follows the orders of the days asked for, never the history
+ * (FerretDB sorts and counts in Go whatever the filter matches).
+ */
+static void
+order_board(struct req *r, mongoc_client_t *client, const struct board_query *q)
+{
+	mongoc_collection_t *coll = db_collection(client, "orders");
+	json_object *o, *data = json_object_new_array();
+	bson_error_t error;
+	int64_t pos = 0;
+
+	for (int64_t d = q->last_day; d >= q->first_day; d--) {
+		char day[11];
+		order_day_string(d, day);
+		if (order_board_day(coll, q, day, &pos, data, &error) != 0) {
+			db_answer_error(r, &error);
+			json_object_put(data);
+			mongoc_collection_destroy(coll);
+			return;
+		}
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "success", json_object_new_boolean(1));
+	json_object_object_add(o, "data", data);
+	json_object_object_add(o, "total", json_object_new_int64(pos));
+	json_object_object_add(o, "limit", json_object_new_int64(q->limit));
+	json_object_object_add(o, "offset", json_object_new_int64(q->offset));
+	resp_header(r, "Cache-Control", "no-store");
+	resp_json(r, 200, o);
+	json_object_put(o);
+	mongoc_collection_destroy(coll);
+}
+
+/*
+ * GET /api/admin/orders?branch&status&from&to&limit&offset (staff): the
+ * orders of the local days from..to (default: the last BOARD_DAYS days up
+ * to today), at most BOARD_SPAN_MAX days at once.
+ */
 static void
 order_admin_list(struct req *r)
 {
@@ -233,9 +408,9 @@ order_admin_list(struct req *r)
 	char err[160];
 	mongoc_client_t *client = db_pop();
 	struct who who;
-	bson_t filter, in, arr, day;
+	struct board_query bq = {0};
+	struct tashkent_time today;
 
-	bson_init(&filter);
 	if (authz(r, client, AUTHZ_STAFF, NULL, &who) != 0)
 		goto done;
 	if (qs_parse(r->query, &q, err, sizeof(err)) != 0 ||
@@ -249,9 +424,16 @@ order_admin_list(struct req *r)
 		           "delivering, completed, cancelled");
 		goto done;
 	}
-	if ((v[F_FROM].present && !order_is_day(v[F_FROM].text)) ||
-	    (v[F_TO].present && !order_is_day(v[F_TO].text))) {
+	tashkent_time(db_now_ms(), &today);
+	bq.last_day = order_day_number(v[F_TO].present ? v[F_TO].text : today.day);
+	bq.first_day =
+	    v[F_FROM].present ? order_day_number(v[F_FROM].text) : bq.last_day - (BOARD_DAYS - 1);
+	if (bq.last_day < 0 || bq.first_day < 0) {
 		resp_error(r, 400, "from and to must be local days, YYYY-MM-DD");
+		goto done;
+	}
+	if (bq.last_day - bq.first_day >= BOARD_SPAN_MAX) {
+		resp_error(r, 400, "from..to may span at most %d days", BOARD_SPAN_MAX);
 		goto done;
 	}
 	if (v[F_BRANCH].present) {
@@ -259,33 +441,18 @@ order_admin_list(struct req *r)
 			resp_error(r, 403, "Not allowed for this branch");
 			goto done;
 		}
-		BSON_APPEND_OID(&filter, "branch", &v[F_BRANCH].oid);
+		bq.branches = &v[F_BRANCH].oid;
+		bq.nbranches = 1;
 	} else if (strcmp(who.role, "owner") != 0) {
 		/* Everyone but owners sees only their own branches. */
-		BSON_APPEND_DOCUMENT_BEGIN(&filter, "branch", &in);
-		BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
-		for (size_t i = 0; i < who.nbranches; i++) {
-			char k[24];
-			snprintf(k, sizeof(k), "%zu", i);
-			BSON_APPEND_OID(&arr, k, &who.branches[i]);
-		}
-		bson_append_array_end(&in, &arr);
-		bson_append_document_end(&filter, &in);
+		bq.branches = who.branches;
+		bq.nbranches = who.nbranches;
 	}
-	if (v[F_STATUS].present)
-		BSON_APPEND_UTF8(&filter, "status", v[F_STATUS].text);
-	if (v[F_FROM].present || v[F_TO].present) {
-		BSON_APPEND_DOCUMENT_BEGIN(&filter, "localDay", &day);
-		if (v[F_FROM].present)
-			BSON_APPEND_UTF8(&day, "$gte", v[F_FROM].text);
-		if (v[F_TO].present)
-			BSON_APPEND_UTF8(&day, "$lte", v[F_TO].text);
-		bson_append_document_end(&filter, &day);
-	}
-	order_list(r, client, &filter, v[F_LIMIT].present ? v[F_LIMIT].i : LIST_LIMIT_DEFAULT,
-	           v[F_OFFSET].present ? v[F_OFFSET].i : 0);
+	bq.status = v[F_STATUS].present ? v[F_STATUS].text : NULL;
+	bq.limit = v[F_LIMIT].present ? v[F_LIMIT].i : LIST_LIMIT_DEFAULT;
+	bq.offset = v[F_OFFSET].present ? v[F_OFFSET].i : 0;
+	order_board(r, client, &bq);
 done:
-	bson_destroy(&filter);
 	db_push(client);
 }
 

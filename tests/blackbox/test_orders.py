@@ -518,6 +518,37 @@ def test_admin_list_filters(o, alice):
     page = _admin(o, "owner", q + "&limit=1&offset=1").json
     assert [d["_id"] for d in page["data"]] == [a]
     assert (page["total"], page["limit"], page["offset"]) == (2, 1, 1)
+
+
+def test_admin_list_is_a_window_of_local_days(o, alice):
+    # The board reads one (branch, day) at a time, so its cost follows the
+    # days asked for, not the history: without from/to it shows the last
+    # 7 days; older orders are there for an explicit from..to.
+    branch = o.new_branch()
+    bid = str(branch["_id"])
+    fresh = o.order(alice, branch=bid)
+    old = dict(o.db.orders.find_one({"_id": ObjectId(fresh["_id"])}))
+    olds = []
+    for back in (6, 7, 20):
+        doc = dict(old, _id=ObjectId(), localDay=tashkent_day(-back),
+                   createdAt=old["createdAt"] - timedelta(days=back))
+        o.db.orders.insert_one(doc)
+        olds.append(str(doc["_id"]))
+    q = f"?branch={bid}&limit=100"
+    body = _admin(o, "owner", q).json
+    assert [d["_id"] for d in body["data"]] == [fresh["_id"], olds[0]]
+    assert body["total"] == 2
+    body = _admin(o, "owner", q + f"&from={tashkent_day(-30)}").json
+    assert [d["_id"] for d in body["data"]] == [fresh["_id"]] + olds
+    assert body["total"] == 4
+    body = _admin(o, "owner", f"?branch={bid}&from={tashkent_day(-30)}&offset=2&limit=1").json
+    assert [d["_id"] for d in body["data"]] == [olds[1]] and body["total"] == 4
+    # Only `to`: the 7 days up to it.
+    body = _admin(o, "owner", q + f"&to={tashkent_day(-7)}").json
+    assert [d["_id"] for d in body["data"]] == [olds[1]]
+    assert_error(_admin(o, "owner", q + f"&from={tashkent_day(-31)}"), 400, "31")
+    assert_error(_admin(o, "owner", q + "&from=2026-02-31"), 400)
+    assert _admin(o, "owner", q + f"&from={tashkent_day(1)}").json["total"] == 0
     for bad in ("status=shipped", "status=", "status=%24ne", "from=2024-1-01",
                 "to=yesterday", "from=2024/01/01", "branch=xyz", "limit=1000"):
         assert_error(_admin(o, "owner", f"?{bad}"), 400)
