@@ -9,6 +9,8 @@
 
 #include "oshxona.h"
 
+#define APP_DB_SOCKET_MS 10000
+
 struct config app_config;
 
 static volatile sig_atomic_t app_stopping;
@@ -44,8 +46,15 @@ app_main(const struct app *app, int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	if (app->uses_db) {
+		/*
+		 * A database that accepts but never answers must end in our 503
+		 * before nginx's fastcgi_read_timeout (20 s) ends it in a 504.
+		 */
+		struct db_options dbo = app->db;
+		if (dbo.socket_ms == 0)
+			dbo.socket_ms = APP_DB_SOCKET_MS;
 		mongoc_init();
-		if (db_init(app_config.mongodb_uri, app->name, &app->db) != 0)
+		if (db_init(app_config.mongodb_uri, app->name, &dbo) != 0)
 			return 1;
 	}
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgx, 0, 0) != 0) {

@@ -10,6 +10,25 @@
 static mongoc_client_pool_t *db_pool;
 static char db_name[64] = "oshxona";
 
+/*
+ * During an outage every operation would wait serverSelectionTimeoutMS
+ * (8 s) for a server, so a FastCGI child answers one request per 8 s and
+ * the queue behind it ends in nginx's 504. Once the pool's monitor has
+ * seen the server fail, db_pop hands out clients of a second pool whose
+ * server selection gives up at once: the request answers 503 in
+ * milliseconds (or from a cache), and when the monitor (every
+ * DB_HEARTBEAT_MS) sees the server again the main pool is used again,
+ * without a restart.
+ */
+#define DB_HEARTBEAT_MS   1000
+#define DB_FAST_SELECT_MS 50
+#define DB_FAST_MAX       16
+static mongoc_uri_t *db_fast_uri;
+static mongoc_client_pool_t *db_fast_pool;
+static mongoc_client_t *db_fast_out[DB_FAST_MAX];
+static int db_seen_up;  /* the monitor has reached a server once */
+static int db_seen_err; /* an operation failed for want of a server */
+
 static void
 db_default_int32(mongoc_uri_t *uri, const char *option, int32_t value)
 {
@@ -55,6 +74,7 @@ db_init(const char *uri_string, const char *appname, const struct db_options *op
 	                 opt != NULL && opt->socket_ms ? opt->socket_ms : 60000);
 	db_default_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS,
 	                 opt != NULL && opt->connect_ms ? opt->connect_ms : 5000);
+	db_default_int32(uri, MONGOC_URI_HEARTBEATFREQUENCYMS, DB_HEARTBEAT_MS);
 	if (!mongoc_uri_has_option(uri, MONGOC_URI_RETRYWRITES))
 		mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYWRITES, true);
 	if (!mongoc_uri_has_option(uri, MONGOC_URI_W)) {
@@ -76,7 +96,9 @@ db_init(const char *uri_string, const char *appname, const struct db_options *op
 		strcpy(db_name, name);
 	}
 	db_pool = mongoc_client_pool_new_with_error(uri, &error);
-	mongoc_uri_destroy(uri);
+	db_fast_uri = uri;
+	mongoc_uri_set_option_as_int32(db_fast_uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS,
+	                               DB_FAST_SELECT_MS);
 	if (db_pool == NULL) {
 		log_error("cannot create the database pool: %s", error.message);
 		return -1;
@@ -91,19 +113,79 @@ db_cleanup(void)
 	if (db_pool != NULL)
 		mongoc_client_pool_destroy(db_pool);
 	db_pool = NULL;
+	if (db_fast_pool != NULL)
+		mongoc_client_pool_destroy(db_fast_pool);
+	db_fast_pool = NULL;
+	if (db_fast_uri != NULL)
+		mongoc_uri_destroy(db_fast_uri);
+	db_fast_uri = NULL;
+}
+
+/*
+ * 1 when the pool's monitor knows no reachable server now (a look at its
+ * topology, which never waits). Before the monitor has reached a server
+ * at all, only after an operation failed for want of one.
+ */
+static int
+db_outage(mongoc_client_t *client)
+{
+	size_t n = 0, up = 0;
+	mongoc_server_description_t **sds;
+
+	sds = mongoc_client_get_server_descriptions(client, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(mongoc_server_description_type(sds[i]), "Unknown") != 0)
+			up++;
+	}
+	mongoc_server_descriptions_destroy_all(sds, n);
+	if (up > 0) {
+		db_seen_up = 1;
+		db_seen_err = 0;
+		return 0;
+	}
+	/* Unknown before the first look at the server is not an outage. */
+	return db_seen_up || db_seen_err;
 }
 
 mongoc_client_t *
 db_pop(void)
 {
-	return mongoc_client_pool_pop(db_pool);
+	mongoc_client_t *client = mongoc_client_pool_pop(db_pool);
+	bson_error_t error;
+	size_t i;
+
+	if (!db_outage(client))
+		return client;
+	if (db_fast_pool == NULL) {
+		db_fast_pool = mongoc_client_pool_new_with_error(db_fast_uri, &error);
+		if (db_fast_pool == NULL) {
+			log_warn("cannot create the outage pool: %s", error.message);
+			return client;
+		}
+		mongoc_client_pool_set_error_api(db_fast_pool, MONGOC_ERROR_API_VERSION_2);
+	}
+	for (i = 0; i < DB_FAST_MAX && db_fast_out[i] != NULL; i++)
+		;
+	if (i == DB_FAST_MAX)
+		return client;
+	mongoc_client_pool_push(db_pool, client);
+	db_fast_out[i] = mongoc_client_pool_pop(db_fast_pool);
+	return db_fast_out[i];
 }
 
 void
 db_push(mongoc_client_t *client)
 {
-	if (client != NULL)
-		mongoc_client_pool_push(db_pool, client);
+	if (client == NULL)
+		return;
+	for (size_t i = 0; i < DB_FAST_MAX; i++) {
+		if (db_fast_out[i] == client) {
+			db_fast_out[i] = NULL;
+			mongoc_client_pool_push(db_fast_pool, client);
+			return;
+		}
+	}
+	mongoc_client_pool_push(db_pool, client);
 }
 
 mongoc_collection_t *
@@ -204,10 +286,15 @@ db_ensure_indexes(mongoc_client_t *client, bson_error_t *error)
 int
 db_error_is_unavailable(const bson_error_t *error)
 {
-	return error->domain == MONGOC_ERROR_SERVER_SELECTION ||
-	       error->domain == MONGOC_ERROR_STREAM ||
-	       (error->domain == MONGOC_ERROR_CLIENT &&
-	        error->code == MONGOC_ERROR_CLIENT_AUTHENTICATE);
+	int down = error->domain == MONGOC_ERROR_SERVER_SELECTION ||
+	           error->domain == MONGOC_ERROR_STREAM ||
+	           (error->domain == MONGOC_ERROR_CLIENT &&
+	            error->code == MONGOC_ERROR_CLIENT_AUTHENTICATE);
+
+	/* Lets db_pop trust the monitor even if it never reached a server. */
+	if (down)
+		db_seen_err = 1;
+	return down;
 }
 
 int

@@ -95,6 +95,32 @@ def test_database_down_cached_menu_still_served(api, baseline, outage):
     assert api.get("/api/categories", timeout=CLIENT_TIMEOUT).body == baseline["/api/categories"].body
 
 
+def test_outage_longer_than_server_selection_is_fast_503(api, outage):
+    # Each FastCGI child may wait out one server-selection timeout (8 s)
+    # before it knows; after that, every request must answer 503 JSON at
+    # once (not queue behind 8 s waits into nginx's 504 at 20 s).
+    sid = "ab" * 32
+    cookie = {"Cookie": f"oshxona_sid={sid}"}
+
+    def ask(i):
+        path = (f"/api/orders/{'%024x' % (i + 1)}" if i % 2 else
+                f"/api/products/{'%024x' % (0xfeed0000 + i)}")
+        start = time.monotonic()
+        r = api.get(path, headers=cookie if i % 2 else None, timeout=CLIENT_TIMEOUT)
+        return path, r, time.monotonic() - start
+
+    with ThreadPoolExecutor(8) as ex:  # meets every child at least once
+        for path, r, _ in ex.map(ask, range(16)):
+            assert r.status == 503, (path, r)
+    with ThreadPoolExecutor(8) as ex:
+        results = list(ex.map(ask, range(100, 132)))
+    for path, r, took in results:
+        assert r.status == 503, (path, r)
+        assert r.header("Content-Type", "").startswith("application/json"), (path, r)
+        assert r.json["success"] is False and r.json["message"], r
+        assert took < 5, (path, took)
+
+
 def test_database_back_same_data_same_processes(api, stack, baseline, outage):
     stack.stack_sh("db-start")
     r, _ = poll(api, "/readyz", 200, deadline_s=30)

@@ -297,6 +297,14 @@ init_collection(mongoc_client_t *client, const char *name)
 	return ok ? 0 : -1;
 }
 
+/* "relation ... already exists, skipping": the re-run's normal case. */
+static void
+init_pg_notice(void *arg, const char *message)
+{
+	(void)arg;
+	log_debug("PostgreSQL: %s", message);
+}
+
 /* Runs one SQL statement; the result (caller clears it), or NULL logged. */
 static PGresult *
 init_sql(PGconn *pg, const char *sql, int nparams, const char *const *params)
@@ -331,6 +339,7 @@ init_gin_indexes(mongoc_client_t *client, const char *url)
 		log_error("OSHXONA_PG_URL: cannot connect: %s", PQerrorMessage(pg));
 		goto done;
 	}
+	PQsetNoticeProcessor(pg, init_pg_notice, NULL);
 	schema = PQescapeIdentifier(pg, db_database_name(), strlen(db_database_name()));
 	if (schema == NULL)
 		goto done;
