@@ -124,8 +124,8 @@ authz(struct req *r, mongoc_client_t *client, enum authz_rule rule, const bson_o
 	if (rule == AUTHZ_PUBLIC)
 		return 0;
 	if (authz_identify(r, client, who, &error) < 0) {
-		log_warn("authorization: database: %s", error.message);
-		resp_error(r, 503, "Database unavailable, try again shortly");
+		/* 503 when unreachable (and db_pop learns of the outage), else 500. */
+		db_answer_error(r, &error);
 		return -1;
 	}
 	if (who->kind == WHO_NOBODY) {
