@@ -8,6 +8,9 @@
 #      BENCH_SUBSCRIBERS (1000) EventSource subscribers;
 # and prints throughputs, p99 latencies, the menu/static ratio, and the RSS
 # of every FastCGI child afterwards. BENCH_SECONDS (10 per wrk run).
+#   4. then, on a fresh stack, the hot requests with 1,000 and with 100,000
+#      orders in the database, and their ratio (scripts/bench_history.py;
+#      BENCH_HISTORY_ONLY=1 runs only this part).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SECONDS_EACH=${BENCH_SECONDS:-10}
@@ -18,9 +21,10 @@ free_port() {
 }
 export STACK_DIR
 STACK_DIR=$(mktemp -d /tmp/oshxona-bench.XXXXXX)
-export PORT DB_PORT
+export PORT DB_PORT PG_PORT
 PORT=$(free_port)
 DB_PORT=$(free_port)
+PG_PORT=$(free_port)
 export LOG_LEVEL=warn DEMO_DATA=$ROOT/data/demo.json
 # The benchmark is one client sending far more than the per-address limit.
 export RATE_LIMIT_API=10000000 RATE_LIMIT_ORDERS=10000000
@@ -30,6 +34,20 @@ cleanup() {
 	rm -rf "$STACK_DIR"
 }
 trap cleanup EXIT
+
+# Request cost against history (issue 11), on a stack of its own.
+history_bench() {
+	local py pw
+	py=$(bash "$ROOT/scripts/setup.sh" --print-python)
+	pw=$("$py" -c 'import json, sys; print([s for s in json.load(open(sys.argv[1]))["staff"] if s["login"] == "owner"][0]["password"])' "$DEMO_DATA")
+	echo "bench: history (FerretDB on PostgreSQL 15; sizes ${BENCH_HISTORY_SIZES:-1000,100000})"
+	(cd "$ROOT/scripts" && "$py" bench_history.py "$PORT" "$DB_PORT" "$BOT_TOKEN" "$pw")
+}
+if [ "${BENCH_HISTORY_ONLY:-0}" = 1 ]; then
+	bash "$ROOT/scripts/stack.sh" start >/dev/null
+	history_bench
+	exit 0
+fi
 bash "$ROOT/scripts/stack.sh" start >/dev/null
 
 base=http://127.0.0.1:$PORT
@@ -91,3 +109,7 @@ for app in menu health auth orders chanauth admin uploads; do
 			"private $(awk '/^Private_(Clean|Dirty)/ {s += $2} END {print s, "kB"}' "/proc/$pid/smaps_rollup")"
 	done <"$STACK_DIR/run/$app.pid"
 done
+bash "$ROOT/scripts/stack.sh" stop >/dev/null
+rm -rf "${STACK_DIR:?}"/*
+bash "$ROOT/scripts/stack.sh" start >/dev/null
+history_bench

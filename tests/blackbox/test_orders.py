@@ -522,8 +522,8 @@ def test_admin_list_filters(o, alice):
 
 def test_admin_list_is_a_window_of_local_days(o, alice):
     # The board reads one (branch, day) at a time, so its cost follows the
-    # days asked for, not the history: without from/to it shows the last
-    # 7 days; older orders are there for an explicit from..to.
+    # days asked for, not the history: without from/to it shows today;
+    # older orders are there for an explicit from..to.
     branch = o.new_branch()
     bid = str(branch["_id"])
     fresh = o.order(alice, branch=bid)
@@ -536,14 +536,19 @@ def test_admin_list_is_a_window_of_local_days(o, alice):
         olds.append(str(doc["_id"]))
     q = f"?branch={bid}&limit=100"
     body = _admin(o, "owner", q).json
+    assert [d["_id"] for d in body["data"]] == [fresh["_id"]]
+    assert body["total"] == 1
+    body = _admin(o, "owner", q + f"&from={tashkent_day(-6)}").json
     assert [d["_id"] for d in body["data"]] == [fresh["_id"], olds[0]]
     assert body["total"] == 2
     body = _admin(o, "owner", q + f"&from={tashkent_day(-30)}").json
     assert [d["_id"] for d in body["data"]] == [fresh["_id"]] + olds
     assert body["total"] == 4
-    body = _admin(o, "owner", f"?branch={bid}&from={tashkent_day(-30)}&offset=2&limit=1").json
-    assert [d["_id"] for d in body["data"]] == [olds[1]] and body["total"] == 4
-    # Only `to`: the 7 days up to it.
+    for offset, want in ((0, fresh["_id"]), (1, olds[0]), (2, olds[1]), (3, olds[2])):
+        body = _admin(o, "owner",
+                      f"?branch={bid}&from={tashkent_day(-30)}&offset={offset}&limit=1").json
+        assert [d["_id"] for d in body["data"]] == [want] and body["total"] == 4
+    # Only `to`: that day.
     body = _admin(o, "owner", q + f"&to={tashkent_day(-7)}").json
     assert [d["_id"] for d in body["data"]] == [olds[1]]
     assert_error(_admin(o, "owner", q + f"&from={tashkent_day(-31)}"), 400, "31")
