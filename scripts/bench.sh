@@ -32,16 +32,29 @@ export BOT_TOKEN=424242:bench-token-not-a-real-bot TELEGRAM_API_BASE=http://127.
 cleanup() {
 	bash "$ROOT/scripts/stack.sh" stop >/dev/null 2>&1 || true
 	rm -rf "$STACK_DIR"
+	if [ -n "${BIG_DIR:-}" ]; then
+		STACK_DIR=$BIG_DIR bash "$ROOT/scripts/stack.sh" stop >/dev/null 2>&1 || true
+		rm -rf "$BIG_DIR"
+	fi
 }
 trap cleanup EXIT
 
-# Request cost against history (issue 11), on a stack of its own.
+# Request cost against history (issue 11): the stack at $STACK_DIR gets
+# the small history, a second one (BIG_DIR) the large one.
+BIG_DIR=""
 history_bench() {
-	local py pw
+	local py pw big_port big_db big_pg
 	py=$(bash "$ROOT/scripts/setup.sh" --print-python)
 	pw=$("$py" -c 'import json, sys; print([s for s in json.load(open(sys.argv[1]))["staff"] if s["login"] == "owner"][0]["password"])' "$DEMO_DATA")
+	BIG_DIR=$(mktemp -d /tmp/oshxona-bench-big.XXXXXX)
+	big_port=$(free_port)
+	big_db=$(free_port)
+	big_pg=$(free_port)
+	STACK_DIR=$BIG_DIR PORT=$big_port DB_PORT=$big_db PG_PORT=$big_pg \
+		bash "$ROOT/scripts/stack.sh" start >/dev/null
 	echo "bench: history (FerretDB on PostgreSQL 15; sizes ${BENCH_HISTORY_SIZES:-1000,100000})"
-	(cd "$ROOT/scripts" && "$py" bench_history.py "$PORT" "$DB_PORT" "$BOT_TOKEN" "$pw")
+	(cd "$ROOT/scripts" && "$py" bench_history.py "$PORT" "$DB_PORT" "$big_port" "$big_db" \
+		"$BOT_TOKEN" "$pw")
 }
 if [ "${BENCH_HISTORY_ONLY:-0}" = 1 ]; then
 	bash "$ROOT/scripts/stack.sh" start >/dev/null

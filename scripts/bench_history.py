@@ -10,7 +10,10 @@ session, a number claim and a status event, plus idempotency keys and
 login attempts. The bench customer has the same 20 orders in both runs:
 what grows is everyone else's history, as in a restaurant's life.
 
-usage: bench_history.py PORT DB_PORT BOT_TOKEN OWNER_PASSWORD
+Two stacks (one per size) are measured in alternation, round by round,
+so a shared machine's load falls on both sizes alike.
+
+usage: bench_history.py PORT_A DB_PORT_A PORT_B DB_PORT_B BOT_TOKEN OWNER_PASSWORD
 """
 
 import hashlib
@@ -22,6 +25,7 @@ import statistics
 import sys
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pymongo
@@ -35,6 +39,7 @@ ROUNDS = int(os.environ.get("BENCH_HISTORY_ROUNDS", "40"))
 PER_DAY = int(os.environ.get("BENCH_ORDERS_PER_DAY", "500"))
 PER_CUSTOMER = int(os.environ.get("BENCH_ORDERS_PER_CUSTOMER", "20"))
 BATCH = 1000
+WRITERS = 4
 STATUSES = ["completed"] * 8 + ["cancelled", "delivering"]
 
 
@@ -52,17 +57,17 @@ class History:
         self.rng = random.Random(11)
         self.now = datetime.now(timezone.utc)
 
-    def _new_customer(self):
+    def _new_customer(self, batch):
         uid = ObjectId()
         tg = 10_000_000 + self.rng.randrange(10**9)
-        self.db.users.insert_one({
+        batch["users"].append({
             "_id": uid, "telegramId": tg, "firstName": "Gen", "language": "uz",
             "createdAt": self.now, "updatedAt": self.now})
-        key = hashlib.sha256(uid.binary).hexdigest()
-        self.db.sessions.insert_one({
-            "_id": key, "userId": uid, "createdAt": self.now, "touchedAt": self.now,
+        batch["sessions"].append({
+            "_id": hashlib.sha256(uid.binary).hexdigest(), "userId": uid,
+            "createdAt": self.now, "touchedAt": self.now,
             "expiresAt": self.now + timedelta(days=30), "touches": 0})
-        self.db.login_attempts.insert_one({
+        batch["login_attempts"].append({
             "key": f"tg:{tg}", "at": self.now, "expiresAt": self.now + timedelta(minutes=15)})
         self.customer, self.customer_left = uid, PER_CUSTOMER
 
@@ -70,21 +75,40 @@ class History:
         # The numbers the API claimed since: generated claims go on after them.
         for c in self.db.order_counters.find({"_id": {"$in": self.branches}}):
             self.numbers[c["_id"]] = max(self.numbers[c["_id"]], c.get("last", 0))
-        orders, events, numbers, idem = [], [], [], []
-        while self.n < total:
+        # PostgreSQL takes concurrent writers: a few batches at once.
+        with ThreadPoolExecutor(WRITERS) as pool:
+            pending = []
+            while self.n < total:
+                pending.append(pool.submit(self._write, self._batch(min(total, self.n + BATCH))))
+                if len(pending) >= 2 * WRITERS:
+                    pending.pop(0).result()
+            for f in pending:
+                f.result()
+        for branch, last in self.numbers.items():
+            self.db.order_counters.update_one({"_id": branch}, {"$set": {"last": last}},
+                                              upsert=True)
+
+    def _write(self, batch):
+        for coll, docs in batch.items():
+            if docs:
+                self.db[coll].insert_many(docs, ordered=False)
+
+    def _batch(self, upto):
+        batch = {k: [] for k in ("users", "sessions", "login_attempts", "orders",
+                                 "order_events", "order_numbers", "idempotency_keys")}
+        while self.n < upto:
             if self.customer_left == 0:
-                self._new_customer()
+                self._new_customer(batch)
             self.customer_left -= 1
             # The n-th newest order: PER_DAY a day going back from now.
-            age = timedelta(days=self.n / PER_DAY)
-            at = self.now - age
+            at = self.now - timedelta(days=self.n / PER_DAY)
             branch = self.branches[self.n % len(self.branches)]
             self.numbers[branch] += 1
             number = self.numbers[branch]
             oid = ObjectId()
             p = self.products[self.n % len(self.products)]
             status = STATUSES[self.n % len(STATUSES)]
-            orders.append({
+            batch["orders"].append({
                 "_id": oid, "number": number, "branch": branch, "user": self.customer,
                 "customer": {"firstName": "Gen", "language": "uz"},
                 "items": [{"productId": p["_id"], "name": p["name"], "nameRu": p.get("nameRu", ""),
@@ -97,23 +121,18 @@ class History:
                 "localDay": at.astimezone(TASHKENT).strftime("%Y-%m-%d"),
                 "localHour": at.astimezone(TASHKENT).hour,
                 "createdAt": at, "updatedAt": at})
-            events.append({"_id": f"{oid}:1", "order": oid, "version": 1, "from": "pending",
-                           "to": status, "byKind": "staff", "byId": oid, "at": at})
-            numbers.append({"_id": f"{branch}:{number}", "branch": branch, "number": number,
-                            "order": oid, "at": at})
+            batch["order_events"].append({
+                "_id": f"{oid}:1", "order": oid, "version": 1, "from": "pending", "to": status,
+                "byKind": "staff", "byId": oid, "at": at})
+            batch["order_numbers"].append({
+                "_id": f"{branch}:{number}", "branch": branch, "number": number, "order": oid,
+                "at": at})
             if self.n % 2 == 0:
-                idem.append({"_id": f"{self.customer}:gen-{self.n}", "order": oid,
-                             "createdAt": at, "expiresAt": at + timedelta(days=1)})
+                batch["idempotency_keys"].append({
+                    "_id": f"{self.customer}:gen-{self.n}", "order": oid, "createdAt": at,
+                    "expiresAt": at + timedelta(days=1)})
             self.n += 1
-            if len(orders) == BATCH or self.n == total:
-                for coll, docs in (("orders", orders), ("order_events", events),
-                                   ("order_numbers", numbers), ("idempotency_keys", idem)):
-                    if docs:
-                        self.db[coll].insert_many(docs, ordered=False)
-                orders, events, numbers, idem = [], [], [], []
-        for branch, last in self.numbers.items():
-            self.db.order_counters.update_one({"_id": branch}, {"$set": {"last": last}},
-                                              upsert=True)
+        return batch
 
 
 def telegram_sign_in(port, bot, tg_id):
@@ -132,42 +151,35 @@ def timed(fn):
     return (time.perf_counter() - start) * 1000
 
 
-def measure(port, ctx, history_ids):
-    """Median milliseconds of each hot request over ROUNDS rounds."""
-    cust = {"Cookie": ctx["cookie"]}
-    owner = {"Authorization": f"Bearer {ctx['token']}"}
-    branch = ctx["branch"]
-    order = {"items": [{"productId": ctx["product"], "quantity": 1}],
-             "orderType": "pickup", "paymentMethod": "cash", "branchId": branch}
-    times = {k: [] for k in ("create", "status", "read", "mine", "board", "session")}
-    rng = random.Random(5)
-    for i in range(ROUNDS):
-        placed = {}
+def one_round(t, i, rng):
+    """One of each hot request against target t; adds milliseconds to t["times"]."""
+    port, cust = t["port"], {"Cookie": t["cookie"]}
+    owner = {"Authorization": f"Bearer {t['token']}"}
+    order = {"items": [{"productId": t["product"], "quantity": 1}],
+             "orderType": "pickup", "paymentMethod": "cash", "branchId": t["branch"]}
+    times, placed = t["times"], {}
 
-        def create():
-            key = f"bench-{time.time_ns()}-{i}"
-            _, body = call(port, "POST", "/api/orders", order,
-                           dict(cust, **{"Idempotency-Key": key}))
-            placed.update(body["data"])
+    def create():
+        _, body = call(port, "POST", "/api/orders", order,
+                       dict(cust, **{"Idempotency-Key": f"bench-{time.time_ns()}-{i}"}))
+        placed.update(body["data"])
 
-        times["create"].append(timed(create))
-        oid = placed["_id"]
-        times["status"].append(timed(lambda: call(
-            port, "PUT", f"/api/orders/{oid}/status", {"status": "confirmed"}, owner)))
-        old = rng.choice(history_ids)
-        times["read"].append(timed(lambda: call(port, "GET", f"/api/orders/{old}", None, owner)))
-        times["mine"].append(timed(lambda: call(port, "GET", "/api/orders?limit=20", None, cust)))
-        times["board"].append(timed(lambda: call(
-            port, "GET", f"/api/admin/orders?branch={branch}&limit=20", None, owner)))
-        times["session"].append(timed(lambda: call(port, "GET", "/api/auth/me", None, cust)))
-        # Keep the bench customer's own history at PER_CUSTOMER orders.
-        ctx["db"].orders.delete_one({"_id": ObjectId(oid)})
-    return {k: statistics.median(v) for k, v in times.items()}
+    times["create"].append(timed(create))
+    oid = placed["_id"]
+    times["status"].append(timed(lambda: call(
+        port, "PUT", f"/api/orders/{oid}/status", {"status": "confirmed"}, owner)))
+    old = rng.choice(t["ids"])
+    times["read"].append(timed(lambda: call(port, "GET", f"/api/orders/{old}", None, owner)))
+    times["mine"].append(timed(lambda: call(port, "GET", "/api/orders?limit=20", None, cust)))
+    times["board"].append(timed(lambda: call(
+        port, "GET", f"/api/admin/orders?branch={t['branch']}&limit=20", None, owner)))
+    times["session"].append(timed(lambda: call(port, "GET", "/api/auth/me", None, cust)))
+    # The bench customer keeps its PER_CUSTOMER orders of history.
+    t["db"].orders.delete_one({"_id": ObjectId(oid)})
 
 
-def main():
-    port, db_port, bot, owner_pw = sys.argv[1:5]
-    port = int(port)
+def target(port, db_port, bot, owner_pw):
+    """A bench stack: its database, bench customer, owner token, history."""
     db = pymongo.MongoClient(f"mongodb://127.0.0.1:{db_port}/", socketTimeoutMS=600000)["oshxona"]
     hours = {d: {"open": "00:00", "close": "24:00"}
              for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -175,38 +187,46 @@ def main():
     branches = [b["_id"] for b in db.branches.find({"isActive": True})]
     products = list(db.products.find({"isActive": True, "isAvailable": True}))
     history = History(db, branches, products)
-
-    # The bench customer: signed in through Telegram, with PER_CUSTOMER
-    # orders of its own among the generated ones.
     cookie, me = telegram_sign_in(port, bot, 4242420)
     _, login = call(port, "POST", "/api/auth/login", {"login": "owner", "password": owner_pw})
-    ctx = {"cookie": cookie, "token": login["token"], "branch": str(branches[0]),
-           "product": str(products[0]["_id"]), "db": db}
     history.customer = ObjectId(me["user"]["id"])
     history.customer_left = PER_CUSTOMER
+    return {"port": port, "db": db, "history": history, "cookie": cookie,
+            "token": login["token"], "branch": str(branches[0]),
+            "product": str(products[0]["_id"]),
+            "times": {k: [] for k in ("create", "status", "read", "mine", "board", "session")}}
 
-    results = {}
-    for size in SIZES:
+
+def main():
+    """Two stacks, one with SIZES[0] orders and one with SIZES[-1], measured
+    in alternation, so the load of a shared machine falls on both alike."""
+    port_a, db_a, port_b, db_b, bot, owner_pw = sys.argv[1:7]
+    lo, hi = SIZES[0], SIZES[-1]
+    small = target(int(port_a), db_a, bot, owner_pw)
+    big = target(int(port_b), db_b, bot, owner_pw)
+    for t, size in ((small, lo), (big, hi)):
         start = time.monotonic()
-        history.grow(size)
-        grew = time.monotonic() - start
-        ids = [str(d["_id"]) for d in db.orders.find({"branch": branches[0]},
-                                                     {"_id": 1}).limit(2000)]
-        call(port, "GET", "/api/orders", None, {"Cookie": cookie})  # warm up
-        results[size] = measure(port, ctx, ids)
-        print(f"bench: history of {size} orders generated in {grew:.1f} s "
-              f"({db.orders.estimated_document_count()} in the database)", flush=True)
+        t["history"].grow(size)
+        print(f"bench: {size} orders of history generated in {time.monotonic() - start:.1f} s "
+              f"({t['db'].orders.estimated_document_count()} orders in the database)", flush=True)
+        t["ids"] = [str(d["_id"]) for d in t["db"].orders.find(
+            {"branch": t["history"].branches[0]}, {"_id": 1}).limit(2000)]
+        call(t["port"], "GET", "/api/orders", None, {"Cookie": t["cookie"]})  # warm up
+    rng = random.Random(5)
+    for i in range(ROUNDS):
+        for t in (small, big) if i % 2 == 0 else (big, small):
+            one_round(t, i, rng)
     names = [("status", "status change (PUT /api/orders/{id}/status)"),
              ("read", "order read (GET /api/orders/{id})"),
              ("mine", "customer list (GET /api/orders)"),
              ("board", "branch admin list (GET /api/admin/orders)"),
              ("session", "session check (GET /api/auth/me)"),
              ("create", "order creation (POST /api/orders)")]
-    lo, hi = SIZES[0], SIZES[-1]
-    print(f"{'median ms over ' + str(ROUNDS) + ' rounds':46} {lo:>9} {hi:>9} {'ratio':>7}")
+    print(f"{'median ms, ' + str(ROUNDS) + ' rounds':46} {lo:>9} {hi:>9} {'ratio':>7}")
     worst = 0.0
     for key, label in names:
-        a, b = results[lo][key], results[hi][key]
+        a = statistics.median(small["times"][key])
+        b = statistics.median(big["times"][key])
         worst = max(worst, b / a)
         print(f"{label:46} {a:9.2f} {b:9.2f} {b / a:7.2f}")
     print(f"history ratio, worst: {worst:.2f} (issue 11 asks <= 1.5)")
