@@ -299,12 +299,15 @@ db_alive() {
 
 # Copies an old SQLite store ($DATA/ferretdb, the former default) into
 # the PostgreSQL store: the old FerretDB reads it on a side port, the new
-# one writes; every collection, then oshxona-init's indexes.
+# one writes; every collection with its indexes. `make run` then adds the
+# GIN indexes (oshxona-init). The old store is kept, renamed.
 migrate_sqlite() {
 	mkdir -p "$RUN" "$LOGS"
 	chmod 700 "$RUN"
 	compgen -G "$DATA/ferretdb/*.sqlite" >/dev/null || die "no SQLite store in $DATA/ferretdb"
-	alive "$RUN/nginx.pid" && die "stop the stack first (make stop)"
+	if alive "$RUN/nginx.pid"; then
+		die "stop the stack first (make stop)"
+	fi
 	local side=${MIGRATE_PORT:-$((DB_PORT + 2))}
 	ferretdb_start ferretdb-sqlite "$side" --handler=sqlite --sqlite-url="file:$DATA/ferretdb/"
 	pg_start
@@ -314,16 +317,10 @@ migrate_sqlite() {
 	"$py" "$ROOT/scripts/migrate_sqlite.py" "mongodb://127.0.0.1:$side/" \
 		"mongodb://127.0.0.1:$DB_PORT/" || rc=$?
 	stop_pids "$RUN/ferretdb-sqlite.pid"
-	if [ "$rc" -ne 0 ]; then
-		db_stop
-		die "migration failed; the SQLite store is untouched"
-	fi
-	MONGODB_URI="mongodb://127.0.0.1:$DB_PORT/oshxona" OSHXONA_PG_URL=$(pg_url) \
-		LOG_FILE="$LOGS/init.log" DEMO_DATA= "$BIN/oshxona-init" ||
-		die "indexes after migration failed (see $LOGS/init.log)"
 	db_stop
+	[ "$rc" -eq 0 ] || die "migration failed; the SQLite store in $DATA/ferretdb is untouched"
 	mv "$DATA/ferretdb" "$DATA/ferretdb.sqlite-migrated"
-	say "migrated; the old store is kept in $DATA/ferretdb.sqlite-migrated"
+	say "migrated; the old store is kept in $DATA/ferretdb.sqlite-migrated; start with 'make run'"
 }
 
 fcgi_start() {
