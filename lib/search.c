@@ -186,8 +186,9 @@ search_prefixes(const char *const *texts, size_t n, bson_t *array)
 }
 
 struct search_terms {
-	bson_t *and; /* the $and array being built */
-	uint32_t n;  /* words added */
+	bson_t *filter; /* the first word goes here */
+	bson_t *and;    /* the $and array of the others */
+	uint32_t n;     /* words added */
 };
 
 static void
@@ -200,7 +201,16 @@ search_term_add(const char *word, void *arg)
 
 	if (t->n == SEARCH_WORDS_MAX)
 		return;
-	bson_uint32_to_string(t->n++, &key, keybuf, sizeof(keybuf));
+	/*
+	 * A top-level equality is what FerretDB hands to PostgreSQL (and its
+	 * GIN index on searchPrefixes); inside $and it would read every
+	 * product.
+	 */
+	if (t->n++ == 0) {
+		BSON_APPEND_UTF8(t->filter, "searchPrefixes", word);
+		return;
+	}
+	bson_uint32_to_string(t->n - 2, &key, keybuf, sizeof(keybuf));
 	bson_append_document_begin(t->and, key, -1, &clause);
 	BSON_APPEND_UTF8(&clause, "searchPrefixes", word);
 	bson_append_document_end(t->and, &clause);
@@ -210,13 +220,13 @@ void
 search_filter(bson_t *filter, const char *query)
 {
 	bson_t and = BSON_INITIALIZER;
-	struct search_terms t = {&and, 0};
+	struct search_terms t = {filter, &and, 0};
 
 	search_words(query, search_term_add, &t);
 	/* Only punctuation: no word to match, so nothing matches. */
 	if (t.n == 0)
 		BSON_APPEND_INT32(filter, "_id", 0);
-	else
+	else if (t.n > 1)
 		BSON_APPEND_ARRAY(filter, "$and", &and);
 	bson_destroy(&and);
 }
