@@ -341,7 +341,8 @@ order_board_day(mongoc_collection_t *coll, const struct board_query *q, const ch
 		bson_destroy(&filter);
 	}
 	if (rc == 0) {
-		qsort(docs, ndocs, sizeof(*docs), order_newest_first);
+		if (ndocs > 1) /* qsort wants a real array, even for none */
+			qsort(docs, ndocs, sizeof(*docs), order_newest_first);
 		for (size_t i = 0; i < ndocs; i++, (*pos)++) {
 			if (*pos >= q->offset && *pos < q->offset + q->limit)
 				json_object_array_add(data, order_json(docs[i]));
