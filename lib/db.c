@@ -286,10 +286,16 @@ db_ensure_indexes(mongoc_client_t *client, bson_error_t *error)
 int
 db_error_is_unavailable(const bson_error_t *error)
 {
+	/*
+	 * Code 1 (InternalError) is how FerretDB reports that its own
+	 * backend (the embedded PostgreSQL) cannot be reached; MongoDB uses
+	 * it for internal failures, where "try again shortly" fits too.
+	 */
 	int down = error->domain == MONGOC_ERROR_SERVER_SELECTION ||
 	           error->domain == MONGOC_ERROR_STREAM ||
 	           (error->domain == MONGOC_ERROR_CLIENT &&
-	            error->code == MONGOC_ERROR_CLIENT_AUTHENTICATE);
+	            error->code == MONGOC_ERROR_CLIENT_AUTHENTICATE) ||
+	           (error->domain == MONGOC_ERROR_SERVER && error->code == 1);
 
 	/* Lets db_pop trust the monitor even if it never reached a server. */
 	if (down)

@@ -6,6 +6,7 @@
 #   scripts/stack.sh start|stop|status
 #   scripts/stack.sh db-stop|db-start      (fault tests: database down/up)
 #   scripts/stack.sh migrate-sqlite        (old SQLite store -> PostgreSQL)
+#   scripts/stack.sh pg-stop|pg-start      (fault tests: PostgreSQL alone)
 #
 # Environment: STACK_DIR (default ./var), PORT (8080), DB_PORT (27018),
 # PG_PORT (27019, the stack's own PostgreSQL under FerretDB),
@@ -510,12 +511,17 @@ stop) stop ;;
 status) status ;;
 db-stop) db_stop ;;
 migrate-sqlite) migrate_sqlite ;;
+pg-stop) pg_stop ;;
+pg-start)
+	mkdir -p "$RUN" "$LOGS"
+	pg_start
+	;;
 db-start)
 	mkdir -p "$RUN" "$LOGS"
 	db_start
 	;;
 *)
-	echo "usage: $0 start|stop|status|db-stop|db-start|migrate-sqlite" >&2
+	echo "usage: $0 start|stop|status|db-stop|db-start|migrate-sqlite|pg-stop|pg-start" >&2
 	exit 2
 	;;
 esac

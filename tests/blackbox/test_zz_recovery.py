@@ -135,3 +135,23 @@ def test_database_back_same_data_same_processes(api, stack, baseline, outage):
     assert stack.pids("menu") == baseline["menu_pids"]
     assert stack.pids("health") == baseline["health_pids"]
     assert all(map(alive, baseline["menu_pids"] + baseline["health_pids"]))
+
+
+def test_postgresql_alone_down_is_503_then_back(api, stack):
+    # FerretDB up, its PostgreSQL gone: FerretDB answers every command with
+    # an InternalError at once; that is an outage too (503), and FerretDB
+    # reconnects by itself when PostgreSQL is back.
+    stack.stack_sh("db-start")
+    poll(api, "/readyz", 200, deadline_s=30)
+    stack.stack_sh("pg-stop")
+    try:
+        for i in range(6):
+            start = time.monotonic()
+            r = api.get(f"/api/products/{'%024x' % (0xbeef00 + i)}", timeout=CLIENT_TIMEOUT)
+            assert r.status == 503, r
+            assert r.json["success"] is False and r.json["message"], r
+            assert time.monotonic() - start < 5
+    finally:
+        stack.stack_sh("pg-start")
+    r, _ = poll(api, "/api/products/" + "%024x" % 0xbeef99, 404, deadline_s=30)
+    assert r.json["success"] is False
