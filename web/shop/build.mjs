@@ -7,8 +7,9 @@
 //
 // Environment: SHOP_BOT_USERNAME (or BOT_USERNAME) is the bot the Login
 // Widget signs in with outside Telegram; without it the page offers the
-// bot's link instead. SHOP_BUDGET_BYTES overrides the 60 KB budget (the
-// test that proves the check can fail uses it).
+// bot's link instead. SHOP_BUDGET_BYTES overrides the 60 KB budget and
+// SHOP_DIST the output directory (the test that proves the check can fail
+// uses both).
 import * as esbuild from "esbuild";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync, statSync } from "node:fs";
@@ -18,7 +19,7 @@ import { gzipSync, constants } from "node:zlib";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const src = join(here, "src");
-const dist = join(here, "dist");
+const dist = process.env.SHOP_DIST || join(here, "dist");
 const BASE = "/shop/";
 const BUDGET = Number(process.env.SHOP_BUDGET_BYTES || 60 * 1024);
 
@@ -48,6 +49,7 @@ rmSync(dist, { recursive: true, force: true });
 mkdirSync(join(dist, "assets"), { recursive: true });
 
 const result = await esbuild.build({
+	absWorkingDir: here,
 	entryPoints: [join(src, "main.jsx")],
 	bundle: true,
 	minify: true,

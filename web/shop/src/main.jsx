@@ -118,7 +118,9 @@ function App() {
 
 async function start() {
 	await initTelegram();
-	render(<App />, document.getElementById("app"));
+	const root = document.getElementById("app");
+	root.textContent = ""; // the boot line
+	render(<App />, root);
 	const next = await signIn();
 	if (next) navigate(next, { replace: true });
 }
