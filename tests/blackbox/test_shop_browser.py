@@ -14,6 +14,8 @@ asks of Telegram. Screenshots go to build/test-artifacts/shop/.
 """
 
 import gzip
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -29,7 +31,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from orders_helpers import ROOT, init_data, fresh_telegram_id, pid_exists, private_stack, wait_until
+from orders_helpers import BOT_TOKEN, ROOT, init_data, fresh_telegram_id, pid_exists, private_stack, wait_until
 
 SHOP = ROOT / "web" / "shop"
 DIST = SHOP / "dist"
@@ -130,6 +132,7 @@ class Session:
                                        permissions=["geolocation"])
         self.outside = []
         self.errors = []
+        self.widget_stub = None
         self.ctx.add_init_script(RECORDER)
         self.ctx.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), self._route_outside)
         self.page = self.ctx.new_page()
@@ -138,8 +141,13 @@ class Session:
 
     def _route_outside(self, route):
         url = route.request.url
-        if urllib.parse.urlsplit(url).hostname == "telegram.org":
+        parts = urllib.parse.urlsplit(url)
+        if parts.hostname == "telegram.org" and parts.path == "/js/telegram-web-app.js":
             route.fulfill(status=200, content_type="application/javascript", body=TELEGRAM_STUB)
+            return
+        if parts.hostname == "telegram.org" and parts.path == "/js/telegram-widget.js" \
+                and self.widget_stub:
+            route.fulfill(status=200, content_type="application/javascript", body=self.widget_stub)
             return
         self.outside.append(url)
         route.abort()
@@ -417,6 +425,82 @@ def test_mini_app_order_tracked_live_through_an_nginx_restart(rt, session):
     expect(page.locator("h1")).to_have_text(f"Заказ №{o['number']}")
     expect(conn).to_have_attribute("data-state", "live", timeout=10000)
     assert len(orders_of(rt, tg_id)) == 1
+
+
+def widget_fields(user_id, first_name="Malika"):
+    """Login Widget data as Telegram's redirect sends it (strings), signed
+    with SHA-256 of the bot token as the widget documents."""
+    fields = {"id": str(user_id), "first_name": first_name, "username": f"u{user_id}",
+              "auth_date": str(int(time.time()))}
+    dcs = "\n".join(f"{k}={v}" for k, v in sorted(fields.items()))
+    key = hashlib.sha256(BOT_TOKEN.encode()).digest()
+    fields["hash"] = hmac.new(key, dcs.encode(), hashlib.sha256).hexdigest()
+    return fields
+
+
+def test_login_widget_outside_telegram(rt, session):
+    """Outside Telegram the cart offers Telegram's Login Widget (redirect
+    mode: data-auth-url, no callback to eval); Telegram sends the browser
+    back to /shop/login with the signed fields, the shop signs in with them
+    and returns to the cart."""
+    s = session()
+    page = s.page
+    tg_id = fresh_telegram_id()
+    params = urllib.parse.urlencode(widget_fields(tg_id))
+    # Telegram's side, as the widget behaves once the user agrees: the top
+    # window goes to data-auth-url with the signed fields.
+    s.widget_stub = ("(function(){var s=document.currentScript,u=s.getAttribute('data-auth-url'),"
+                     "a=document.createElement('a');a.id='tg-widget-stub';"
+                     "a.textContent='Telegram: '+s.getAttribute('data-telegram-login');"
+                     f"a.href=u+(u.indexOf('?')<0?'?':'&')+'{params}';"
+                     "a.onclick=function(e){e.preventDefault();window.top.location.href=a.href;};"
+                     "s.parentNode.insertBefore(a,s.nextSibling);})();")
+
+    def with_bot(route):
+        # The build names the bot from SHOP_BOT_USERNAME; this build has none.
+        r = route.fetch()
+        body = r.text().replace('name="oshxona-bot" content=""',
+                                'name="oshxona-bot" content="oshxona_test_bot"')
+        route.fulfill(response=r, body=body)
+
+    s.goto(f"/shop/product/{rt.pid('Toʻy oshi')}")
+    page.get_by_role("button", name=re.compile("Savatga qoʻshish")).click()
+    expect(page).to_have_url(re.compile(r"/shop/cart$"))
+    page.route(re.compile(r".*/shop/cart$"), with_bot)
+    page.reload()
+    expect(page.locator("main")).to_contain_text("Buyurtma berish uchun Telegram orqali kiring")
+    assert page.get_by_role("button", name=re.compile("Rasmiylashtirish")).count() == 0
+    expect(page.get_by_role("link", name="Telegramda ochish")).to_have_attribute(
+        "href", "https://t.me/oshxona_test_bot")
+    link = page.locator("#tg-widget-stub")
+    expect(link).to_have_text("Telegram: oshxona_test_bot")
+    assert link.get_attribute("href").startswith(f"{s.base}/shop/login?")
+    link.click()
+    expect(page).to_have_url(f"{s.base}/shop/cart")
+    expect(page.get_by_role("button", name=re.compile("Rasmiylashtirish"))).to_be_visible()
+    assert rt.db.users.find_one({"telegramId": tg_id}) is not None
+
+
+def test_menu_follows_the_stop_list_live(rt, session):
+    s = session()
+    page = s.page
+    s.goto("/shop/")
+    card = page.locator(".card", has_text="Samarqand oshi")
+    expect(card.get_by_role("button", name=re.compile("Savatga qoʻshish"))).to_be_visible()
+    page.evaluate("window.__sameDocument = 'yes'")
+    pid = rt.pid("Samarqand oshi")
+    headers = dict(rt.staff["chilonzor"].headers, **{"Content-Type": "application/json"})
+    try:
+        r = rt.api.request("PATCH", f"/api/admin/products/{pid}/availability", headers=headers,
+                           body=b'{"isAvailable": false}')
+        assert r.status == 200, r
+        expect(card).to_contain_text("Tugagan", timeout=5000)
+        assert card.get_by_role("button").count() == 0
+        assert page.evaluate("window.__sameDocument") == "yes"
+    finally:
+        rt.api.request("PATCH", f"/api/admin/products/{pid}/availability", headers=headers,
+                       body=b'{"isAvailable": true}')
+    expect(card.get_by_role("button", name=re.compile("Savatga qoʻshish"))).to_be_visible()
 
 
 def test_lost_answer_retried_with_the_same_key(rt, session):

@@ -1,34 +1,36 @@
-// The customer's live channel /sub/user/{id} (Nchan, EventSource). Nchan
-// does not resume (client message ids are stripped: FACTS.md), so every
-// (re)connect calls onSync, which re-reads state from the REST API, and
-// only then are events applied. EventSource gives up for good on a non-200
+// A live channel (Nchan, EventSource): the customer's /sub/user/{id}, the
+// public /sub/menu. Nchan does not resume (client message ids are
+// stripped: FACTS.md), so every (re)connect calls onSync(first), which
+// re-reads state from the REST API, and only then are events applied. EventSource gives up for good on a non-200
 // answer (e.g. the authorizer down): reconnecting is done here, with
 // backoff, and at once when the device comes back online or visible.
 import { useEffect, useRef, useState } from "preact/hooks";
 
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 
-export function useLive(userId, onSync, onEvent) {
+export function useLive(path, onSync, onEvent) {
 	const [state, setState] = useState("connecting");
 	const sync = useRef(onSync);
 	const event = useRef(onEvent);
 	sync.current = onSync;
 	event.current = onEvent;
 	useEffect(() => {
-		if (!userId) return;
+		if (!path) return;
 		let es = null;
 		let timer = null;
 		let attempt = 0;
 		let stopped = false;
+		let first = true;
 		const connect = () => {
 			clearTimeout(timer);
 			if (es) es.close();
 			setState("connecting");
-			es = new EventSource(`/sub/user/${userId}`);
+			es = new EventSource(path);
 			es.onopen = () => {
 				attempt = 0;
 				setState("live");
-				sync.current && sync.current();
+				if (sync.current) sync.current(first);
+				first = false;
 			};
 			es.onmessage = (m) => {
 				let ev;
@@ -64,6 +66,6 @@ export function useLive(userId, onSync, onEvent) {
 			window.removeEventListener("online", now);
 			document.removeEventListener("visibilitychange", now);
 		};
-	}, [userId]);
+	}, [path]);
 	return state;
 }

@@ -4,6 +4,7 @@ import { t, loc, money } from "./i18n.js";
 import { add, cart } from "./cart.js";
 import { useSig } from "./signal.js";
 import { navigate } from "./router.js";
+import { useLive } from "./live.js";
 import { useApi, Loaded, ProductCard, Photo, Stepper, MainAction, Title } from "./ui.jsx";
 
 const SEARCH_DELAY_MS = 300; // one request per pause in typing, not per key
@@ -21,6 +22,13 @@ export function Menu({ categoryId }) {
 	const active = categoryId || (list[0] && list[0]._id);
 	const products = useApi(!dq && active ? `/categories/${active}/products` : null);
 	const found = useApi(dq ? `/products?search=${encodeURIComponent(dq)}&limit=50` : null);
+	// Staff changed the catalogue (a dish ran out, a price moved): re-read.
+	const reloadAll = () => {
+		cats.reload();
+		products.reload();
+		found.reload();
+	};
+	useLive("/sub/menu", (first) => !first && reloadAll(), (ev) => ev.event === "menu-updated" && reloadAll());
 	return (
 		<section>
 			<Title>{t("menu")}</Title>
@@ -93,6 +101,7 @@ export function Menu({ categoryId }) {
 
 export function Product({ id }) {
 	const r = useApi(`/products/${id}`);
+	useLive("/sub/menu", (first) => !first && r.reload(), (ev) => ev.event === "menu-updated" && r.reload());
 	const c = useSig(cart);
 	const [qty, setQty] = useState(1);
 	const [notes, setNotes] = useState("");

@@ -24,7 +24,7 @@ export function Orders() {
 	const user = useSig(me);
 	const r = useApi(user ? "/orders?limit=50" : null);
 	// A status change anywhere refreshes the list (after a reconnect too).
-	const conn = useLive(user && user.id, r.reload, (ev) => ev.event === "status-updated" && r.reload());
+	const conn = useLive(user && `/sub/user/${user.id}`, r.reload, (ev) => ev.event === "status-updated" && r.reload());
 	if (user === null)
 		return (
 			<section>
@@ -95,7 +95,7 @@ export function Track({ id }) {
 		setOrder((o) => (o && d.status ? { ...o, status: d.status } : o));
 		load();
 	};
-	const conn = useLive(user && user.id, load, onEvent);
+	const conn = useLive(user && `/sub/user/${user.id}`, load, onEvent);
 
 	if (user === null)
 		return (
