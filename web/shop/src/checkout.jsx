@@ -153,7 +153,7 @@ export function Cart() {
 									maxLength={NOTES_MAX}
 									value={l.notes || ""}
 									placeholder={t("notesPlaceholder")}
-									onChange={(e) => setNotes(l.productId, e.currentTarget.value)}
+									onInput={(e) => setNotes(l.productId, e.currentTarget.value)}
 								/>
 							</div>
 						</li>
