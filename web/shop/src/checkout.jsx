@@ -143,8 +143,9 @@ export function Cart() {
 										{t("remove")}
 									</button>
 								</div>
-								<label class="sr-only" for={`note-${l.productId}`}>
-									{t("notesFor", { name })}
+								<label class="line-label" for={`note-${l.productId}`}>
+									{t("comment")}
+									<span class="sr-only">: {name}</span>
 								</label>
 								<input
 									id={`note-${l.productId}`}

@@ -29,7 +29,6 @@ const uz = {
 	remove: "Olib tashlash",
 	removeLabel: "Savatdan olib tashlash: {name}",
 	notes: "Izoh (ixtiyoriy)",
-	notesFor: "Izoh: {name}",
 	notesPlaceholder: "Masalan: piyozsiz",
 	cartEmpty: "Savat boʻsh. Menyudan taom tanlang.",
 	toMenu: "Menyuga",
@@ -89,6 +88,8 @@ const uz = {
 	cancelOrder: "Buyurtmani bekor qilish",
 	cancelConfirm: "Buyurtma bekor qilinsinmi?",
 	items: "Taomlar",
+	branchLine: "Filial: {name}",
+	call: "Qoʻngʻiroq qilish: {phone}",
 	language: "Til",
 	st: {
 		pending: "Qabul qilindi",
@@ -151,7 +152,6 @@ const ru = {
 	remove: "Убрать",
 	removeLabel: "Убрать из корзины: {name}",
 	notes: "Комментарий (необязательно)",
-	notesFor: "Комментарий: {name}",
 	notesPlaceholder: "Например: без лука",
 	cartEmpty: "Корзина пуста. Выберите блюда в меню.",
 	toMenu: "В меню",
@@ -211,6 +211,8 @@ const ru = {
 	cancelOrder: "Отменить заказ",
 	cancelConfirm: "Отменить заказ?",
 	items: "Блюда",
+	branchLine: "Филиал: {name}",
+	call: "Позвонить: {phone}",
 	language: "Язык",
 	st: {
 		pending: "Принят",

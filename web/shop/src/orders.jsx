@@ -96,6 +96,7 @@ export function Track({ id }) {
 		load();
 	};
 	const conn = useLive(user && `/sub/user/${user.id}`, load, onEvent);
+	const branches = useApi(user ? "/branches" : null);
 
 	if (user === null)
 		return (
@@ -123,6 +124,7 @@ export function Track({ id }) {
 			</section>
 		);
 
+	const branch = branches.data && branches.data.data.find((b) => b._id === order.branch);
 	const history = order.statusHistory || [];
 	const at = {};
 	for (const h of history) at[h.status] = h.timestamp;
@@ -182,6 +184,17 @@ export function Track({ id }) {
 			<p class="muted small">
 				{t(order.orderType)} · {t(order.paymentMethod)} · {dateTime(order.createdAt)}
 			</p>
+			{branch && (
+				<p class="small">
+					{t("branchLine", { name: loc(branch, "name") })}
+					{branch.phone && (
+						<>
+							{" · "}
+							<a href={`tel:${branch.phone.replace(/[^+\d]/g, "")}`}>{t("call", { phone: branch.phone })}</a>
+						</>
+					)}
+				</p>
+			)}
 			{order.status === "pending" && (
 				<button type="button" class="btn" onClick={cancel} disabled={cancelling}>
 					{t("cancelOrder")}
