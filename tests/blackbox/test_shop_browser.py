@@ -624,11 +624,32 @@ def test_out_of_stock_closed_branch_and_minimum(rt, session):
         "Yetkazib berish uchun buyurtma kamida 50\u00a0000 soʻm boʻlishi kerak")
 
 
+def give_photo(rt, name, image="wide.webp"):
+    """Uploads a test image (stored on this host, served under /media/) and
+    makes it the dish's photo, as the admin panel would."""
+    boundary = "----OshxonaShopTest"
+    data = (Path(__file__).parent / "images" / image).read_bytes()
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"{image}\"\r\nContent-Type: image/webp\r\n\r\n").encode() \
+        + data + f"\r\n--{boundary}--\r\n".encode()
+    owner = rt.staff["owner"]
+    r = rt.api.request("POST", "/api/admin/uploads", body=body, timeout=30, headers=dict(
+        owner.headers, **{"Content-Type": f"multipart/form-data; boundary={boundary}"}))
+    assert r.status in (200, 201), r
+    up = r.json["data"] if "data" in r.json else r.json
+    r = rt.api.request("PATCH", f"/api/admin/products/{rt.pid(name)}", headers=dict(
+        owner.headers, **{"Content-Type": "application/json"}),
+        body=json.dumps({"image": {"url": up["url"], "publicId": up["publicId"]}}).encode())
+    assert r.status == 200, r
+    return up["url"]
+
+
 def test_screenshots_in_both_languages(rt, session):
     s = session()
     page = s.page
     customer = rt.customer()
     s.sign_in_cookie(customer)
+    photo = give_photo(rt, "Toʻy oshi")
     order = rt.order(customer, items=[{"productId": rt.pid("Toʻy oshi"), "quantity": 2},
                                       {"productId": rt.pid("Achchiq-chuchuk"), "quantity": 1}])
     rt.set_status(order["_id"], "confirmed", rt.staff["chilonzor"], expect=200)
@@ -641,6 +662,11 @@ def test_screenshots_in_both_languages(rt, session):
         s.set_lang(lang)
         expect(page.locator("h1")).to_have_text(heading)
         expect(page.locator(".card").first).to_be_visible()
+        # The dish's photo is shown (the CSP lets /media/ in).
+        img = page.locator(f'.card img[src="{photo}"]')
+        expect(img).to_be_visible()
+        wait_until(lambda: img.evaluate("i => i.complete && i.naturalWidth > 0"), 10,
+                   what="the photo loaded")
         s.shot(f"menu-{lang}")
         page.locator("a.cart-link").click()
         expect(page.locator("#cart-total")).to_be_visible()
