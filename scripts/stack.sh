@@ -488,6 +488,9 @@ start() {
 	say "  orders:  POST http://127.0.0.1:$PORT/api/orders  GET /api/admin/orders (staff)"
 	say "  admin:   http://127.0.0.1:$PORT/api/admin/products  /categories  /branches  /uploads"
 	say "  live:    ws:// or EventSource http://127.0.0.1:$PORT/sub/branch/<id>  /sub/user/<id>  /sub/menu"
+	if [ -f "$ROOT/web/shop/dist/index.html" ]; then
+		say "  shop:    http://127.0.0.1:$PORT/shop/ (the storefront; also the Telegram Mini App)"
+	fi
 	if [ -n "$DEMO_DATA" ] && [ -f "$DEMO_DATA" ]; then
 		say "  demo staff (login / password / role):"
 		python3 -c 'import json, sys

@@ -70,7 +70,7 @@ def test_unknown_category_products_404(api):
 @pytest.mark.parametrize(
     "path",
     [
-        "/",
+        # "/" redirects to the storefront (test_shop_browser.py).
         "/index.html",
         "/api",
         "/api/",
