@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "metrics.h"
 #include "oshxona.h"
 
 static mongoc_client_pool_t *db_pool;
@@ -253,6 +254,7 @@ db_insert(mongoc_client_t *client, const char *collection, const bson_t *doc, bs
 void
 db_answer_error(struct req *r, const bson_error_t *error)
 {
+	metrics_db_error(db_error_is_unavailable(error));
 	if (db_error_is_unavailable(error)) {
 		log_warn("database unavailable: %s", error->message);
 		resp_error(r, 503, "Database unavailable, try again shortly");
