@@ -239,6 +239,9 @@ start() {
 	export MEDIA_DIR=$STACK_DIR/media
 	mkdir -p "$MEDIA_DIR"
 	export MENU_CACHE_DIR=$STACK_DIR/cache
+	# Every program's shared request counters, read by fcgi-apps/metrics.
+	export METRICS_DIR=$RUN/metrics
+	mkdir -p "$METRICS_DIR"
 	if [ -f "$ROOT/.env" ]; then
 		export OSHXONA_ENV_FILE=${OSHXONA_ENV_FILE:-$ROOT/.env}
 	else
