@@ -107,6 +107,12 @@ db_push(mongoc_client_t *client)
 		mongoc_client_pool_push(db_pool, client);
 }
 
+const char *
+db_database_name(void)
+{
+	return db_name;
+}
+
 mongoc_collection_t *
 db_collection(mongoc_client_t *client, const char *name)
 {

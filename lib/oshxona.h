@@ -364,6 +364,9 @@ void db_cleanup(void);
 mongoc_client_t *db_pop(void);
 void db_push(mongoc_client_t *client);
 
+/* The URI's database name (default "oshxona"), valid after db_init. */
+const char *db_database_name(void);
+
 /* The named collection in the URI's database (default "oshxona"). */
 mongoc_collection_t *db_collection(mongoc_client_t *client, const char *name);
 
