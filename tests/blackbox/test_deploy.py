@@ -150,6 +150,9 @@ def test_make_install_lays_out_the_tree(dest):
     assert "ExecStart=/usr/bin/multiwatch --forks=${FCGI_CHILDREN} --signal=TERM -- " \
         "/opt/oshx/bin/%i" in unit
     assert "@PREFIX@" not in unit
+    assert "Wants=oshxona-menu-listener.service" in target
+    listener = (dest / "lib/systemd/system/oshxona-menu-listener.service").read_text()
+    assert "ExecStart=/opt/oshx/bin/menu-listener" in listener
     # cron.d: a user column, and every job it runs is installed.
     jobs = 0
     for line in (dest / "etc/cron.d/oshxona").read_text().splitlines():
@@ -186,7 +189,8 @@ def verify_units(dest, units_dir):
     (an unknown key, a missing command) counts as a failure, not only the
     exit code: verify exits 0 on mere warnings."""
     names = [f"oshxona@{p}.{kind}" for p in programs() for kind in ("service", "socket")]
-    r = run(["systemd-analyze", "verify", *names, "oshxona.target"],
+    r = run(["systemd-analyze", "verify", *names, "oshxona.target",
+             "oshxona-menu-listener.service"],
             env=dict(os.environ, SYSTEMD_UNIT_PATH=f"{units_dir}:"), cwd=dest)
     return r.returncode, (r.stdout + r.stderr).strip()
 

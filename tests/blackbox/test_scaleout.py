@@ -160,3 +160,47 @@ def test_catalogue_write_reaches_the_other_hosts_menu_on_its_menu_sync(hosts):
                       headers={**owner.headers, "Content-Type": "application/json"},
                       body=json.dumps({"name": before[0]}).encode())
     assert r.status == 200
+
+
+def test_menu_listener_makes_the_other_host_fresh_at_once(hosts):
+    """With tools/menu-listener following the shared menu channel on
+    host A, a catalogue write through B reaches A's menu within the
+    publish latency, without waiting for menu-sync."""
+    a, b = hosts
+    log = a.dir / "logs" / "menu-listener.log"
+    env = dict(a.stack.env, OSHXONA_ENV_FILE="/dev/null", MENU_CACHE_DIR=str(a.dir / "cache"),
+               MENU_EVENTS_SOCKET=str(a.dir / "run" / "ops.sock"), LOG_FILE=str(log))
+    env.pop("LOG_DIR", None)
+    p = subprocess.Popen([str(ROOT / "build" / "bin" / "menu-listener")], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: log.exists() and "channel (re)connected" in log.read_text(),
+                   timeout=10, what="listener connected")
+        names = lambda h: [c["name"] for c in h.get("/api/categories").json["data"]]  # noqa: E731
+        before = names(a)
+        assert names(b) == before
+        cat = a.db.categories.find_one({"name": before[1]})
+        new = "Listen " + secrets.token_hex(3)
+        owner = b.staff["owner"]
+        r = b.api.request("PATCH", f"/api/admin/categories/{cat['_id']}",
+                          headers={**owner.headers, "Content-Type": "application/json"},
+                          body=json.dumps({"name": new}).encode())
+        assert r.status == 200, r
+        t0 = time.monotonic()
+        wait_until(lambda: names(a)[1] == new, timeout=3, what="host A fresh")
+        assert time.monotonic() - t0 < 3
+        assert "menu cache dropped (menu-updated)" in log.read_text()
+        r = b.api.request("PATCH", f"/api/admin/categories/{cat['_id']}",
+                          headers={**owner.headers, "Content-Type": "application/json"},
+                          body=json.dumps({"name": before[1]}).encode())
+        assert r.status == 200
+        wait_until(lambda: names(a)[1] == before[1], timeout=3, what="host A fresh again")
+    finally:
+        p.send_signal(15)
+        try:
+            rc = p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            raise
+    assert rc == 0
