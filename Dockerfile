@@ -1,17 +1,20 @@
-# One app host: nginx + Nchan, the FastCGI programs under spawn-fcgi.
-# The database is a separate service (see docker-compose.yml).
+# One app host: nginx + Nchan, the FastCGI programs and cron. The database
+# is a separate service (see docker-compose.yml). The Debian packages come
+# from the one list scripts/packages.txt (roles build and run), the same
+# list scripts/setup.sh installs on a development machine.
 FROM debian:12
-RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        nginx libnginx-mod-nchan libnginx-mod-http-headers-more-filter \
-        libfcgi-dev spawn-fcgi libmongoc-dev libbson-dev libjson-c-dev \
-        libcurl4-openssl-dev libssl-dev libargon2-dev pkg-config make gcc \
-        openssl curl ca-certificates procps python3 \
-    && rm -rf /var/lib/apt/lists/*
-WORKDIR /opt/oshxona
+COPY scripts/packages.txt scripts/packages.sh /tmp/oshxona-packages/
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        $(sh /tmp/oshxona-packages/packages.sh build run) \
+    && rm -rf /var/lib/apt/lists/* /tmp/oshxona-packages
+WORKDIR /src
 COPY . .
-RUN make clean && make all
-ENV EXTERNAL_DB=1 PORT=8080
+# The binaries, units, crontab and configuration under /opt/oshxona and
+# /etc, as on a host (README, "Operator's guide").
+RUN make clean && make -s all && make -s install PREFIX=/opt/oshxona
+ENV EXTERNAL_DB=1 PORT=8080 STACK_DIR=/var/lib/oshxona/stack LOG_DIR=/var/log/oshxona
 EXPOSE 8080
-# stack.sh daemonizes every part; the container lives as long as the logs
-# are followed, and `docker compose stop` ends it.
-CMD ["bash", "-c", "sed -i 's/listen 127.0.0.1:@PORT@/listen @PORT@/' nginx-conf/oshxona.conf.in && bash scripts/stack.sh start && exec tail -F var/logs/*.log"]
+HEALTHCHECK --interval=10s --timeout=3s --retries=5 \
+    CMD curl -fsS -o /dev/null http://127.0.0.1:8080/readyz || exit 1
+CMD ["bash", "/src/deploy/docker-entrypoint.sh"]

@@ -144,3 +144,11 @@ format-check:
 
 clean:
 	rm -rf build
+
+# Programs, units, crontab, logrotate, nginx site and env file under
+# DESTDIR, programs in PREFIX (scripts/install.sh; README "Operator's guide").
+PREFIX  ?= /opt/oshxona
+DESTDIR ?=
+.PHONY: install
+install: all
+	@BUILD=$(BUILD) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) bash scripts/install.sh

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "metrics.h"
 #include "oshxona.h"
 
 static mongoc_client_pool_t *db_pool;
@@ -188,6 +189,12 @@ db_push(mongoc_client_t *client)
 	mongoc_client_pool_push(db_pool, client);
 }
 
+const char *
+db_database_name(void)
+{
+	return db_name;
+}
+
 mongoc_collection_t *
 db_collection(mongoc_client_t *client, const char *name)
 {
@@ -242,6 +249,8 @@ static const struct db_index db_indexes[] = {
     {"order_events", "order_1_version_1", "{\"order\": 1, \"version\": 1}", 0},
     {"idempotency_keys", "expiresAt_1", "{\"expiresAt\": 1}", 0},
     {"outbox", "nextAt_1", "{\"nextAt\": 1}", 0},
+    /* The metrics program counts orders by status. */
+    {"orders", "status_1", "{\"status\": 1}", 0},
 };
 
 int
@@ -352,6 +361,7 @@ db_insert(mongoc_client_t *client, const char *collection, const bson_t *doc, bs
 void
 db_answer_error(struct req *r, const bson_error_t *error)
 {
+	metrics_db_error(db_error_is_unavailable(error));
 	if (db_error_is_unavailable(error)) {
 		log_warn("database unavailable: %s", error->message);
 		resp_error(r, 503, "Database unavailable, try again shortly");

@@ -56,6 +56,8 @@ job_start(const char *name, mongoc_client_t **client)
 		log_error("configuration: %s", err);
 		return 1;
 	}
+	/* The env file may name LOG_DIR or LOG_LEVEL: open the logs again. */
+	log_init(name, getenv("LOG_LEVEL"), getenv("LOG_FILE"));
 	mongoc_init();
 	if (db_init(cfg.mongodb_uri, name, NULL) != 0) {
 		mongoc_cleanup();

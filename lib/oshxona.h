@@ -65,6 +65,29 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 #define log_warn(...)  log_msg(LOGL_WARN, __VA_ARGS__)
 #define log_error(...) log_msg(LOGL_ERROR, __VA_ARGS__)
 
+/*
+ * A line with structured fields: fields (borrowed, may be NULL) is written
+ * as "fields":{...} beside the message.
+ */
+void log_fields(enum log_level level, json_object *fields, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * The request every following line belongs to (nginx's X-Request-Id):
+ * 1..64 of [A-Za-z0-9._:-], anything else (or NULL) clears it.
+ */
+void log_set_request_id(const char *id);
+const char *log_get_request_id(void);
+int log_request_id_valid(const char *id);
+
+/*
+ * For tests: the clock lines are stamped and files are named by (NULL:
+ * the real one), and the rotation limits (0: 20 MB, 14 and 30 days).
+ * LOG_DIR is read by log_init.
+ */
+void log_set_clock(int64_t (*now_ms)(void));
+void log_set_limits(long max_bytes, int app_days, int error_days);
+
 /* ------------------------------------------------------------- config.c */
 
 /* Every setting the programs read; strings point into the environment. */
@@ -340,6 +363,9 @@ void db_cleanup(void);
 /* A client from the pool; hand it back with db_push. Never NULL. */
 mongoc_client_t *db_pop(void);
 void db_push(mongoc_client_t *client);
+
+/* The URI's database name (default "oshxona"), valid after db_init. */
+const char *db_database_name(void);
 
 /* The named collection in the URI's database (default "oshxona"). */
 mongoc_collection_t *db_collection(mongoc_client_t *client, const char *name);

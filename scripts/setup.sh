@@ -40,16 +40,13 @@ esac
 
 say() { echo "setup: $*"; }
 
-APT_PACKAGES=(
-	nginx libnginx-mod-nchan libnginx-mod-http-headers-more-filter
-	libfcgi-dev spawn-fcgi libmongoc-dev libbson-dev libjson-c-dev
-	libcurl4-openssl-dev libcmocka-dev libssl-dev libargon2-dev
-	wrk pkg-config make gcc clang-format python3 python3-venv
-	openssl curl ca-certificates procps
-	libvips-dev libvips-tools
-	chromium fonts-dejavu-core
-	postgresql-15 libpq-dev
-)
+# Every role (build, run, dev) of the one package list the Dockerfile
+# reads too.
+mapfile -t APT_PACKAGES < <(sh "$(dirname "$0")/packages.sh")
+[ ${#APT_PACKAGES[@]} -gt 0 ] || {
+	echo "setup: scripts/packages.txt gave no packages" >&2
+	exit 1
+}
 
 install_packages() {
 	local missing=() p

@@ -14,6 +14,7 @@
 # RATE_LIMIT_API (requests per 15 min per address, 100), RATE_LIMIT_ORDERS
 # (orders per 5 min per address, 10), TRUSTED_PROXY
 # (the one reverse proxy whose X-Forwarded-For is believed, 127.0.0.1),
+# NCHAN_REDIS_URL (Nchan's channels in Redis, shared by several hosts),
 # EXTERNAL_DB=1 (use MONGODB_URI as given, e.g. a MongoDB replica set,
 # instead of starting a local FerretDB).
 # Anything else (LOG_LEVEL, NODE_ENV, BOT_TOKEN, ...) passes through to
@@ -397,6 +398,13 @@ render_nginx_conf() {
 		printf '"%s" $http_origin;\n' "$origin" >>"$RUN/oshxona/cors-origins.conf"
 	done
 	cp "$ROOT/nginx-conf/security-headers.conf" "$ROOT/nginx-conf/json-errors.conf" "$RUN/oshxona/"
+	# Nchan's Redis mode (NCHAN_REDIS_URL, e.g. redis://10.0.0.5:6379): the
+	# channels live in Redis, so several hosts share them. Empty: in memory.
+	: >"$RUN/oshxona/nchan-redis.conf"
+	if [ -n "${NCHAN_REDIS_URL:-}" ]; then
+		printf 'nchan_redis_url "%s";\nnchan_use_redis on;\n' "$NCHAN_REDIS_URL" \
+			>"$RUN/oshxona/nchan-redis.conf"
+	fi
 	sed -e "s|@PORT@|$PORT|g" -e "s|@STACK_DIR@|$STACK_DIR|g" \
 		-e "s|@ROOT@|$ROOT|g" -e "s|@USER_LINE@|$user_line|g" \
 		-e "s|@TRUSTED_PROXY@|${TRUSTED_PROXY:-127.0.0.1}|g" \
@@ -445,6 +453,9 @@ start() {
 	export MEDIA_DIR=$STACK_DIR/media
 	mkdir -p "$MEDIA_DIR"
 	export MENU_CACHE_DIR=$STACK_DIR/cache
+	# Every program's shared request counters, read by fcgi-apps/metrics.
+	export METRICS_DIR=$RUN/metrics
+	mkdir -p "$METRICS_DIR"
 	if [ -f "$ROOT/.env" ]; then
 		export OSHXONA_ENV_FILE=${OSHXONA_ENV_FILE:-$ROOT/.env}
 	else

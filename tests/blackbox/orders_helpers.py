@@ -211,9 +211,10 @@ class OrdersStack:
         (this sandbox's PID 1 reaps orphans only every second or so, and
         stack.sh waits up to 5 s per program for a zombie)."""
         pids = []
-        for name in ("nginx", "health", "menu", "auth", "orders", "chanauth", "ferretdb"):
+        # Every program stack.sh started (each has a PID file), new ones too.
+        for f in sorted((self.stack.dir / "run").glob("*.pid")):
             try:
-                pids += self.stack.pids(name)
+                pids += self.stack.pids(f.stem)
             except (OSError, ValueError):
                 pass
         for pid in pids:
