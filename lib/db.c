@@ -201,12 +201,6 @@ db_collection(mongoc_client_t *client, const char *name)
 	return mongoc_client_get_collection(client, db_name, name);
 }
 
-const char *
-db_database_name(void)
-{
-	return db_name;
-}
-
 int
 db_ping(mongoc_client_t *client, bson_error_t *error)
 {

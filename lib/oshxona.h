@@ -671,9 +671,6 @@ struct db_field {
 /* Every such field (n set to their number); see dbfields.c. */
 const struct db_field *db_equality_fields(size_t *n);
 
-/* The database the URI names (default "oshxona"). */
-const char *db_database_name(void);
-
 #include "upload.h"
 
 #endif /* OSHXONA_H */
