@@ -45,6 +45,17 @@ enum telegram_result telegram_send_message(int64_t chat_id, const char *text, in
                                            char *err, size_t errlen);
 
 /*
+ * Any Bot API method: POSTs params (a JSON object, not consumed) to
+ * TELEGRAM_API_BASE + "/bot<BOT_TOKEN>/<method>", timeout timeout_ms (0:
+ * 3 s). On TELEGRAM_SENT, *result (when result is not NULL) gets the
+ * answer's "result" (the caller's, json_object_put; NULL if absent).
+ * Failures are classified as for telegram_send_message.
+ */
+enum telegram_result telegram_call(const char *method, json_object *params, long timeout_ms,
+                                   json_object **result, int64_t *retry_after, char *err,
+                                   size_t errlen);
+
+/*
  * The customer's status message, in their language ("uz" or "ru";
  * anything else: "uz"): e.g. "Buyurtma #17: tayyorlanmoqda" /
  * "Заказ №17: готовится", plus the staff message on a new line if any.

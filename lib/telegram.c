@@ -74,8 +74,8 @@ telegram_failure(long status, const struct httpc_reply *reply, int64_t *retry_af
 }
 
 enum telegram_result
-telegram_send_message(int64_t chat_id, const char *text, int64_t *retry_after, char *err,
-                      size_t errlen)
+telegram_call(const char *method, json_object *params, long timeout_ms, json_object **result,
+              int64_t *retry_after, char *err, size_t errlen)
 {
 	const char *token = getenv("BOT_TOKEN"), *base = getenv("TELEGRAM_API_BASE");
 	struct httpc_reply reply = {NULL, 0, TELEGRAM_REPLY_MAX, 0};
@@ -83,7 +83,7 @@ telegram_send_message(int64_t chat_id, const char *text, int64_t *retry_after, c
 	enum telegram_result res;
 	int64_t ra_unused;
 	char err_unused[8], url[TELEGRAM_URL_MAX];
-	json_object *msg, *ok;
+	json_object *ok, *obj = NULL, *v;
 	const char *body;
 	size_t baselen;
 	long status = 0;
@@ -91,6 +91,8 @@ telegram_send_message(int64_t chat_id, const char *text, int64_t *retry_after, c
 	CURL *curl;
 	int n;
 
+	if (result != NULL)
+		*result = NULL;
 	if (retry_after == NULL)
 		retry_after = &ra_unused;
 	if (err == NULL || errlen == 0) {
@@ -107,15 +109,11 @@ telegram_send_message(int64_t chat_id, const char *text, int64_t *retry_after, c
 		snprintf(err, errlen, "BOT_TOKEN is not a bot token");
 		return TELEGRAM_PERMANENT;
 	}
-	if (text == NULL || *text == '\0' || !utf8_valid(text, strlen(text))) {
-		snprintf(err, errlen, "the text is empty or not UTF-8");
-		return TELEGRAM_PERMANENT;
-	}
 	if (base == NULL || *base == '\0')
 		base = TELEGRAM_API_DEFAULT;
 	for (baselen = strlen(base); baselen > 0 && base[baselen - 1] == '/';)
 		baselen--;
-	n = snprintf(url, sizeof(url), "%.*s/bot%s/sendMessage", (int)baselen, base, token);
+	n = snprintf(url, sizeof(url), "%.*s/bot%s/%s", (int)baselen, base, token, method);
 	if (n < 0 || (size_t)n >= sizeof(url)) {
 		snprintf(err, errlen, "TELEGRAM_API_BASE is too long");
 		return TELEGRAM_PERMANENT;
@@ -126,11 +124,7 @@ telegram_send_message(int64_t chat_id, const char *text, int64_t *retry_after, c
 		return TELEGRAM_RETRY;
 	}
 
-	msg = json_object_new_object();
-	json_object_object_add(msg, "chat_id", json_object_new_int64(chat_id));
-	json_object_object_add(msg, "text", json_object_new_string(text));
-	body = json_object_to_json_string_ext(msg, JSON_OUT_FLAGS);
-
+	body = json_object_to_json_string_ext(params, JSON_OUT_FLAGS);
 	headers = curl_slist_append(headers, "Content-Type: application/json");
 	if (headers == NULL || (headers = curl_slist_append(headers, "Expect:")) == NULL)
 		abort(); /* allocation failure, as everywhere else */
@@ -141,7 +135,8 @@ telegram_send_message(int64_t chat_id, const char *text, int64_t *retry_after, c
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "oshxona");
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)TELEGRAM_TIMEOUT_MS);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+	                 timeout_ms > 0 ? timeout_ms : (long)TELEGRAM_TIMEOUT_MS);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, httpc_write);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
@@ -157,13 +152,12 @@ telegram_send_message(int64_t chat_id, const char *text, int64_t *retry_after, c
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status == 200 && reply.data != NULL && !reply.truncated) {
 		char perr[64];
-		json_object *obj = json_parse(reply.data, reply.len, perr, sizeof(perr));
-		int sent = obj != NULL && json_object_is_type(obj, json_type_object) &&
-		           json_object_object_get_ex(obj, "ok", &ok) &&
-		           json_object_is_type(ok, json_type_boolean) &&
-		           json_object_get_boolean(ok);
-		json_object_put(obj);
-		if (sent) {
+		obj = json_parse(reply.data, reply.len, perr, sizeof(perr));
+		if (obj != NULL && json_object_is_type(obj, json_type_object) &&
+		    json_object_object_get_ex(obj, "ok", &ok) &&
+		    json_object_is_type(ok, json_type_boolean) && json_object_get_boolean(ok)) {
+			if (result != NULL && json_object_object_get_ex(obj, "result", &v))
+				*result = json_object_get(v);
 			res = TELEGRAM_SENT;
 			goto done;
 		}
@@ -175,8 +169,30 @@ done:
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
 	curl_easy_setopt(curl, CURLOPT_URL, "");
 	curl_slist_free_all(headers);
-	json_object_put(msg);
+	json_object_put(obj);
 	free(reply.data);
+	return res;
+}
+
+enum telegram_result
+telegram_send_message(int64_t chat_id, const char *text, int64_t *retry_after, char *err,
+                      size_t errlen)
+{
+	enum telegram_result res;
+	json_object *msg;
+
+	if (text == NULL || *text == '\0' || !utf8_valid(text, strlen(text))) {
+		if (retry_after != NULL)
+			*retry_after = 0;
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "the text is empty or not UTF-8");
+		return TELEGRAM_PERMANENT;
+	}
+	msg = json_object_new_object();
+	json_object_object_add(msg, "chat_id", json_object_new_int64(chat_id));
+	json_object_object_add(msg, "text", json_object_new_string(text));
+	res = telegram_call("sendMessage", msg, 0, NULL, retry_after, err, errlen);
+	json_object_put(msg);
 	return res;
 }
 
