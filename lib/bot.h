@@ -39,6 +39,7 @@ struct tg_update {
 	char username[64];
 	char language_code[16];
 	int64_t message_id; /* the message, or the one the pressed button is on */
+	int on_photo;       /* callback: the button is on a photo (edit its caption) */
 	int has_text;
 	char text[TG_TEXT_MAX];
 	int has_contact;
@@ -61,5 +62,174 @@ struct tg_update {
  * long for their buffer, coordinates out of range. Pure: no I/O.
  */
 int tgupdate_parse(const char *buf, size_t len, struct tg_update *u, char *err, size_t errlen);
+
+/* botmsg.c ------------------------------------------------------------ */
+
+/* Every text the bot shows, each in Uzbek (Latin) and Russian. */
+enum botmsg {
+	M_CHOOSE_LANG,
+	M_LANG_SET,
+	M_ASK_PHONE,
+	B_SEND_PHONE,
+	M_OWN_PHONE,
+	M_WELCOME,
+	B_MENU,
+	B_CART,
+	B_ORDERS,
+	B_BRANCHES,
+	B_SETTINGS,
+	M_CATEGORIES,
+	M_MENU_EMPTY,
+	M_PRODUCTS,
+	B_BACK,
+	M_PRICE,
+	M_OUT_OF_STOCK,
+	M_AVAILABLE,
+	M_QTY,
+	B_ADD,
+	M_ADDED,
+	M_CART_EMPTY,
+	M_CART_TITLE,
+	M_TOTAL,
+	B_CLEAR,
+	B_CHECKOUT,
+	M_CART_FULL,
+	M_CART_CLEARED,
+	M_CHOOSE_BRANCH,
+	M_BRANCH_CLOSED,
+	M_CLOSED_MARK,
+	M_CHOOSE_TYPE,
+	B_DELIVERY,
+	B_PICKUP,
+	B_DINE_IN,
+	M_ASK_ADDRESS,
+	B_SEND_LOCATION,
+	M_BAD_ADDRESS,
+	M_ASK_TABLE,
+	M_BAD_TABLE,
+	M_CHOOSE_PAYMENT,
+	B_CASH,
+	B_CARD,
+	B_CLICK,
+	B_PAYME,
+	M_ASK_COMMENT,
+	B_SKIP,
+	M_BAD_COMMENT,
+	M_CONFIRM_TITLE,
+	M_SUBTOTAL,
+	M_DELIVERY_FEE,
+	M_BRANCH,
+	M_ADDRESS,
+	M_PAYMENT,
+	M_COMMENT,
+	B_CONFIRM,
+	B_CANCEL,
+	M_PLACED,
+	M_CHECKOUT_CANCELLED,
+	M_UNAVAILABLE,
+	M_PRICE_CHANGED,
+	M_MIN_ORDER,
+	M_NO_BRANCH,
+	M_TRY_LATER,
+	M_STALE,
+	M_NO_ORDERS,
+	M_ORDERS_TITLE,
+	M_BRANCHES_TITLE,
+	M_OPEN_NOW,
+	M_CLOSED_NOW,
+	M_SETTINGS,
+	B_CHANGE_LANG,
+	B_CHANGE_PHONE,
+	M_USE_MENU,
+	M_WEBAPP_UNKNOWN,
+	M_CMD_START,
+	M_CMD_MENU,
+	M_CMD_CART,
+	M_CMD_ORDERS,
+	B_OPEN_APP,
+	S_NEW_ORDER,
+	S_CONFIRMED_BY,
+	S_CANCELLED_BY,
+	S_NOT_LINKED,
+	S_NOW,
+	BOTMSG__MAX
+};
+
+/* The text of id in lang ("ru" for Russian, anything else Uzbek). */
+const char *botmsg(enum botmsg id, const char *lang);
+/*
+ * The main-menu button (B_MENU .. B_SETTINGS) whose text in either
+ * language is exactly text, or BOTMSG__MAX.
+ */
+enum botmsg botmsg_button(const char *text);
+/* snprintf of the catalogue's format id in lang; returns what snprintf does. */
+int botmsg_format(char *out, size_t outlen, enum botmsg id, const char *lang, ...);
+/* "45 000" for 45000: so'm grouped by thousands, as menus print them. */
+void botmsg_money(int64_t som, char *out, size_t outlen);
+
+/* botapi.c ------------------------------------------------------------ */
+
+/*
+ * Calls a Bot API method for the bot (params consumed) under the sending
+ * rules: at most BOT_GLOBAL_PER_S calls a second overall; sendMessage and
+ * sendPhoto at most one a second per chat (chat 0: no chat rule); a 429
+ * pauses every call for retry_after seconds and tries again (3 tries, a
+ * pause longer than BOT_FLOOD_WAIT_MAX_S gives up); network errors and
+ * 5xx are tried once more. Returns the answer's result (the caller's) or
+ * NULL on failure (logged). The limits are per process: one worker per
+ * host sends the bot's replies (tools/oshxona-bot).
+ */
+#define BOT_GLOBAL_PER_S     30
+#define BOT_CHAT_GAP_MS      1000
+#define BOT_FLOOD_WAIT_MAX_S 60
+json_object *bot_api(const char *method, json_object *params, int64_t chat_id);
+/* bot_api without the result: 0 sent, -1 failed. */
+int bot_call(const char *method, json_object *params, int64_t chat_id);
+
+/* Keyboard builders; each returns a new object owned by the caller. */
+json_object *bot_button(const char *text, const char *data);
+json_object *bot_row(json_object *b1, json_object *b2, json_object *b3);
+json_object *bot_inline(json_object *rows); /* {"inline_keyboard": rows} */
+
+/* botstore.c ---------------------------------------------------------- */
+
+/*
+ * The inbox: every update received (webhook or getUpdates) is stored as
+ * tg_inbox {_id: update_id, raw, at} before the webhook answers 200; a
+ * Telegram retry of the same update collides on _id and is stored once.
+ * Returns 0 (stored or already there), -1 on a database error.
+ */
+int bot_inbox_put(mongoc_client_t *client, int64_t update_id, const char *raw, size_t len,
+                  bson_error_t *error);
+/*
+ * Staff notifications waiting for the worker: tg_jobs {_id: "new:<order>",
+ * order, at}, queued after an order is placed (order_announce_placed, in
+ * whichever program placed it) when its branch has a staffChatId.
+ * Returns 0 (queued or nothing to do) or -1 (logged).
+ */
+int bot_job_new_order(mongoc_client_t *client, const bson_t *order);
+/*
+ * The worker's pass: staff jobs, then stored updates in update_id order,
+ * at most limit of each; each handled one at a time and deleted after.
+ * Returns how many were handled, or -1 on a database error.
+ */
+int bot_drain(mongoc_client_t *client, int limit);
+/*
+ * Wakes the worker (a datagram to BOT_WAKE_SOCKET, if configured) so a
+ * new update is handled at once instead of at its next poll. Best effort.
+ */
+void bot_wake(void);
+
+/* bot.c --------------------------------------------------------------- */
+
+/* Handles one parsed update: the customer conversation or a staff button. */
+void bot_handle(mongoc_client_t *client, const struct tg_update *u);
+
+/* botstaff.c ---------------------------------------------------------- */
+
+/* Sends the new order to its branch's staff chat (branches.staffChatId), if any. */
+void bot_staff_new_order(mongoc_client_t *client, const bson_oid_t *order);
+/* A staff button (sc:/sx:<order>): 1 when u was one (handled), else 0. */
+int bot_staff_callback(mongoc_client_t *client, const struct tg_update *u);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "oshxona.h"
 #include "order.h"
+#include "bot.h"
 
 #define IDEM_TTL_MS        ((int64_t)24 * 3600 * 1000)
 #define NUMBER_CLAIM_TRIES 1000
@@ -833,6 +834,8 @@ order_announce_placed(mongoc_client_t *client, const bson_t *order)
 		notify_publish(client, "branch", bhex, "new-order", summary);
 	}
 	json_object_put(summary);
+	/* The branch's staff chat in Telegram, through the bot's worker. */
+	bot_job_new_order(client, order);
 	/* The customer's other open pages learn of it too (the seed did so). */
 	if (db_doc_oid(order, "_id", &id) != 0 || db_doc_oid(order, "user", &user) != 0)
 		return;

@@ -172,6 +172,7 @@ tgupdate_callback(json_object *cq, struct tg_update *u, char *err, size_t errlen
 	/* Buttons on inline-mode messages come without the message: no chat. */
 	if (msg != NULL && tgupdate_chat(msg, u, err, errlen) != 0)
 		return -1;
+	u->on_photo = msg != NULL && json_object_object_get_ex(msg, "photo", NULL);
 	rc = tgupdate_string(cq, "data", u->callback_data, sizeof(u->callback_data), 0);
 	if (rc < 0)
 		return tgupdate_fail(err, errlen, "callback_query.data is malformed or too long");
