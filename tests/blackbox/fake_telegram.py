@@ -1,15 +1,22 @@
-"""A stand-in for the Telegram Bot API's sendMessage, for black-box tests.
+"""A stand-in for the Telegram Bot API, for black-box tests.
 
 It speaks the documented request and response format: POST
-/bot<token>/sendMessage with a JSON body {chat_id, text}; every answer is
-{"ok": true, "result": ...} or {"ok": false, "error_code", "description"
-[, "parameters": {"retry_after"}]}.
+/bot<token>/<method> with a JSON body; every answer is {"ok": true,
+"result": ...} or {"ok": false, "error_code", "description" [,
+"parameters": {"retry_after"}]}. Methods: sendMessage (the customer status
+messages and the bot), sendPhoto, editMessageText, editMessageCaption,
+editMessageReplyMarkup, answerCallbackQuery, setWebhook, deleteWebhook,
+setMyCommands, setChatMenuButton, getMe and getUpdates (long polling over
+updates the test queues with push_update). Inline keyboards are checked as
+Telegram does: callback_data of 1..64 bytes, else 400 BUTTON_DATA_INVALID.
 
     tg = FakeTelegram(token).start()        # port=0: any free port
     tg.base                                 # TELEGRAM_API_BASE for the C code
     tg.mode = "429"; tg.retry_after = 120   # "ok" | "error500" | "429" | "400" | "403"
     tg.delay = 0.2                          # seconds before each answer
     tg.messages                             # [(chat_id, text)] delivered, in order
+    tg.calls                                # [(method, params, at, result)] answered ok
+    tg.push_update({...})                   # served by getUpdates
     tg.stop(); tg.start(port=tg.port)       # down (connection refused), then up again
 """
 
@@ -31,7 +38,12 @@ class FakeTelegram:
         self.delay = 0.0
         self.messages = []  # (chat_id, text) of every message answered ok
         self.requests = []  # (path, status) of every request, whatever the answer
+        self.calls = []  # (method, params, monotonic time, result) of every call answered ok
+        self.updates = []  # queued for getUpdates, oldest first
+        self.webhook = None  # what setWebhook set
+        self.fail_methods = {}  # method -> mode, e.g. {"sendPhoto": "429"}
         self._lock = threading.Lock()
+        self._updates_cond = threading.Condition(self._lock)
         self._next_message_id = 1
         self._server = None
         self._thread = None
@@ -73,6 +85,9 @@ class FakeTelegram:
         with self._lock:
             self.messages.clear()
             self.requests.clear()
+            self.calls.clear()
+            self.updates.clear()
+            self.fail_methods.clear()
         self.mode = "ok"
         self.delay = 0.0
 
@@ -84,6 +99,19 @@ class FakeTelegram:
     def texts(self):
         with self._lock:
             return [t for _, t in self.messages]
+
+    def push_update(self, update):
+        with self._updates_cond:
+            self.updates.append(update)
+            self._updates_cond.notify_all()
+
+    def calls_of(self, method=None, chat_id=None, since=0):
+        """Every ok call (from index since) of method (any: None) to chat_id,
+        as its params plus "_method", "_at" (monotonic) and "_result"."""
+        with self._lock:
+            return [dict(p, _method=m, _at=at, _result=r) for m, p, at, r in self.calls[since:]
+                    if (method is None or m == method)
+                    and (chat_id is None or p.get("chat_id") == chat_id)]
 
     # ------------------------------------------------------------ server
 
@@ -101,8 +129,7 @@ class FakeTelegram:
             return 404, _error(404, "Not Found")
         if parts[1][3:] != self.token:
             return 401, _error(401, "Unauthorized")
-        if parts[2].lower() != "sendmessage":
-            return 404, _error(404, "Not Found: method not found")
+        method = parts[2]
         ctype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if ctype != "application/json":
             return 400, _error(400, "Bad Request: expected a JSON body")
@@ -112,15 +139,28 @@ class FakeTelegram:
             return 400, _error(400, "Bad Request: can't parse JSON")
         if not isinstance(req, dict):
             return 400, _error(400, "Bad Request: can't parse JSON")
-        chat_id, text = req.get("chat_id"), req.get("text")
-        if not isinstance(chat_id, int) or isinstance(chat_id, bool):
-            return 400, _error(400, "Bad Request: chat_id is empty")
-        if not isinstance(text, str) or text == "":
-            return 400, _error(400, "Bad Request: message text is empty")
+        if method.lower() not in _METHODS:
+            return 404, _error(404, "Not Found: method not found")
+        handler = _METHODS[method.lower()]
+        if method.lower() == "getupdates":
+            return self._get_updates(req)
+        if method.lower() in _NEEDS_CHAT:
+            chat_id = req.get("chat_id")
+            if not isinstance(chat_id, int) or isinstance(chat_id, bool):
+                return 400, _error(400, "Bad Request: chat_id is empty")
+        bad = _check_markup(req.get("reply_markup"))
+        if bad:
+            return 400, _error(400, f"Bad Request: {bad}")
+        if method.lower() == "sendmessage":
+            text = req.get("text")
+            if not isinstance(text, str) or text == "":
+                return 400, _error(400, "Bad Request: message text is empty")
+            if len(text) > 4096:
+                return 400, _error(400, "Bad Request: message is too long")
 
         if self.delay:
             time.sleep(self.delay)
-        mode = self.mode
+        mode = self.fail_methods.get(method, self.mode)
         if mode == "error500":
             return 500, _error(500, "Internal Server Error")
         if mode == "429":
@@ -134,19 +174,34 @@ class FakeTelegram:
         if mode != "ok":
             raise ValueError(f"unknown FakeTelegram mode {mode!r}")
         with self._lock:
-            mid = self._next_message_id
-            self._next_message_id += 1
-            self.messages.append((chat_id, text))
-        return 200, {
-            "ok": True,
-            "result": {
-                "message_id": mid,
-                "from": {"id": 1, "is_bot": True, "first_name": "Oshxona"},
-                "chat": {"id": chat_id, "type": "private"},
-                "date": int(time.time()),
-                "text": text,
-            },
+            result = handler(self, req)
+            self.calls.append((method, req, time.monotonic(), result))
+            return 200, {"ok": True, "result": result}
+
+    def _get_updates(self, req):
+        offset = req.get("offset", 0)
+        timeout = min(max(int(req.get("timeout", 0) or 0), 0), 5)
+        deadline = time.monotonic() + timeout
+        with self._updates_cond:
+            # Updates below offset are confirmed: Telegram forgets them.
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            while not self.updates and time.monotonic() < deadline and self._server:
+                self._updates_cond.wait(deadline - time.monotonic())
+            out = list(self.updates[:100])
+            self.calls.append(("getUpdates", req, time.monotonic(), out))
+        return 200, {"ok": True, "result": out}
+
+    def _new_message(self, req, extra):
+        mid = self._next_message_id
+        self._next_message_id += 1
+        msg = {
+            "message_id": mid,
+            "from": {"id": 1, "is_bot": True, "first_name": "Oshxona"},
+            "chat": {"id": req["chat_id"], "type": "private"},
+            "date": int(time.time()),
         }
+        msg.update(extra)
+        return msg
 
     def _handler_class(self):
         fake = self
@@ -189,3 +244,63 @@ class FakeTelegram:
 
 def _error(code, description):
     return {"ok": False, "error_code": code, "description": description}
+
+
+def _check_markup(markup):
+    """What Telegram would refuse in an inline keyboard, or None."""
+    if not isinstance(markup, dict) or "inline_keyboard" not in markup:
+        return None
+    for row in markup["inline_keyboard"]:
+        for b in row:
+            data = b.get("callback_data")
+            if data is not None and not (1 <= len(data.encode("utf-8")) <= 64):
+                return "BUTTON_DATA_INVALID"
+            if not b.get("text"):
+                return "BUTTON_TEXT_EMPTY"
+    return None
+
+
+def _send_message(fake, req):
+    fake.messages.append((req["chat_id"], req["text"]))
+    return fake._new_message(req, {"text": req["text"]})
+
+
+def _send_photo(fake, req):
+    return fake._new_message(req, {"photo": [{"file_id": "AgAD", "width": 90, "height": 90}],
+                                   "caption": req.get("caption", "")})
+
+
+def _true(fake, req):
+    return True
+
+
+def _set_webhook(fake, req):
+    fake.webhook = req
+    return True
+
+
+def _delete_webhook(fake, req):
+    fake.webhook = None
+    return True
+
+
+def _get_me(fake, req):
+    return {"id": 1, "is_bot": True, "first_name": "Oshxona", "username": "OshxonaBot"}
+
+
+_METHODS = {
+    "sendmessage": _send_message,
+    "sendphoto": _send_photo,
+    "editmessagetext": _true,
+    "editmessagecaption": _true,
+    "editmessagereplymarkup": _true,
+    "answercallbackquery": _true,
+    "setwebhook": _set_webhook,
+    "deletewebhook": _delete_webhook,
+    "setmycommands": _true,
+    "setchatmenubutton": _true,
+    "getme": _get_me,
+    "getupdates": None,
+}
+_NEEDS_CHAT = {"sendmessage", "sendphoto", "editmessagetext", "editmessagecaption",
+               "editmessagereplymarkup"}
