@@ -29,6 +29,7 @@ export LOG_LEVEL=warn DEMO_DATA=$ROOT/data/demo.json
 # The benchmark is one client sending far more than the per-address limit.
 export RATE_LIMIT_API=10000000 RATE_LIMIT_ORDERS=10000000
 export BOT_TOKEN=424242:bench-token-not-a-real-bot TELEGRAM_API_BASE=http://127.0.0.1:9
+export TELEGRAM_WEBHOOK_SECRET=bench-webhook-secret BOT_WAKE_SOCKET=$STACK_DIR/run/bot-wake.sock
 cleanup() {
 	bash "$ROOT/scripts/stack.sh" stop >/dev/null 2>&1 || true
 	rm -rf "$STACK_DIR"
@@ -122,6 +123,10 @@ for app in menu health auth orders chanauth admin uploads; do
 			"private $(awk '/^Private_(Clean|Dirty)/ {s += $2} END {print s, "kB"}' "/proc/$pid/smaps_rollup")"
 	done <"$STACK_DIR/run/$app.pid"
 done
+# The bot's webhook at a fixed 100 updates a second (open loop), with the
+# bot worker handling them against a local fake Bot API.
+"$PY" "$ROOT/scripts/bench_webhook.py" "$PORT" "$DB_PORT" "$STACK_DIR" "$TELEGRAM_WEBHOOK_SECRET" \
+	"$BOT_TOKEN" "${BENCH_WEBHOOK_RATE:-100}" "${BENCH_WEBHOOK_SECONDS:-20}"
 bash "$ROOT/scripts/stack.sh" stop >/dev/null
 rm -rf "${STACK_DIR:?}"/*
 bash "$ROOT/scripts/stack.sh" start >/dev/null

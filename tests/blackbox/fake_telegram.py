@@ -208,6 +208,9 @@ class FakeTelegram:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as libcurl expects
+            # Headers and body leave in two writes: without TCP_NODELAY the
+            # second waits for the client's delayed ACK (40 ms a call).
+            disable_nagle_algorithm = True
 
             def do_POST(self):
                 try:

@@ -31,7 +31,7 @@
 #include "oshxona.h"
 #include "bot.h"
 
-#define BOT_DRAIN_BATCH      50
+#define BOT_DRAIN_BATCH      20
 #define BOT_IDLE_POLL_MS     1000 /* webhook mode without a wake-up */
 #define BOT_POLL_TIMEOUT_DEF 10   /* getUpdates long-poll seconds */
 #define BOT_SECRET_MAX       256
