@@ -120,18 +120,6 @@ bot_text_fmt(struct bot_text *t, const char *fmt, ...)
 	bot_text_add(t, tmp);
 }
 
-/* Copies s (checked by the caller to fit: at most 4 bytes a character). */
-static void
-bot_copy(char *out, size_t outlen, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n >= outlen)
-		n = 0;
-	memcpy(out, s, n);
-	out[n] = '\0';
-}
-
 static const char *
 bot_lang(const struct bot_ctx *x)
 {
@@ -1187,7 +1175,8 @@ bot_on_address(struct bot_ctx *x)
 			bot_send(x, botmsg(M_BAD_ADDRESS, bot_lang(x)), NULL);
 			return;
 		}
-		bot_copy(x->c->address, sizeof(x->c->address), u->text);
+		snprintf(x->c->address, sizeof(x->c->address), "%.*s",
+		         (int)sizeof(x->c->address) - 1, u->text);
 	}
 	/* The location keyboard gives way to the main menu again. */
 	bot_send(x, botmsg(B_DELIVERY, bot_lang(x)), bot_main_keyboard(bot_lang(x)));
@@ -1231,7 +1220,8 @@ bot_on_comment(struct bot_ctx *x)
 		bot_send(x, botmsg(M_BAD_COMMENT, bot_lang(x)), NULL);
 		return;
 	}
-	bot_copy(x->c->comment, sizeof(x->c->comment), x->u->text);
+	snprintf(x->c->comment, sizeof(x->c->comment), "%.*s", (int)sizeof(x->c->comment) - 1,
+	         x->u->text);
 	x->c->has_comment = 1;
 	bot_confirm(x, M_CONFIRM_TITLE);
 }

@@ -16,6 +16,8 @@ from bson import ObjectId
 from orders_helpers import ROOT, OrdersStack, wait_until
 
 SECRET = "oshxona-test-webhook-secret_0123456789"
+# The programs under test (run-all.sh points this at the ASan build).
+BIN = os.environ.get("OSHXONA_BIN") or str(ROOT / "build" / "bin")
 STAFF_CHAT = -1001777000111
 STAFF_TG = 555001  # the chilonzor operator's Telegram account
 _update_ids = itertools.count(700_000_000 + (os.getpid() % 1000) * 100_000)
@@ -59,7 +61,7 @@ class BotStack(OrdersStack):
 
     def start_worker(self, **extra):
         assert self.worker is None
-        self.worker = subprocess.Popen([str(ROOT / "build" / "bin" / "oshxona-bot"), "run"],
+        self.worker = subprocess.Popen([os.path.join(BIN, "oshxona-bot"), "run"],
                                        env=self.worker_env(**extra), cwd=ROOT)
         # Ready when its wake-up socket exists (bound before the first poll).
         if not extra.get("TELEGRAM_MODE") == "polling":

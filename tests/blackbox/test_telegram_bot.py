@@ -6,6 +6,7 @@ database and on the branch's Nchan channel; the staff chat's buttons; and
 what must not break it: a wrong secret, malformed updates, unknown or
 stale buttons, a product gone mid-checkout, a closed branch."""
 
+import os
 import subprocess
 import threading
 import time
@@ -13,8 +14,8 @@ import time
 import pytest
 from bson import ObjectId
 
-from bot_helpers import SECRET, STAFF_CHAT, STAFF_TG, BotStack, Chat, next_update_id
-from orders_helpers import (ROOT, EventSource, fresh_telegram_id, next_event, status_text,
+from bot_helpers import BIN, SECRET, STAFF_CHAT, STAFF_TG, BotStack, Chat
+from orders_helpers import (EventSource, fresh_telegram_id, next_event, status_text,
                             wait_until)
 
 
@@ -549,7 +550,7 @@ def test_polling_mode_feeds_the_same_handler(bot):
 
 def test_register_sets_webhook_commands_and_menu_button(bot):
     env = bot.worker_env(TELEGRAM_WEBHOOK_URL="https://api.oshxona.test/telegram/webhook")
-    r = subprocess.run([str(ROOT / "build" / "bin" / "oshxona-bot"), "register"], env=env,
+    r = subprocess.run([os.path.join(BIN, "oshxona-bot"), "register"], env=env,
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     hook = bot.tg.webhook
@@ -562,7 +563,7 @@ def test_register_sets_webhook_commands_and_menu_button(bot):
     button = bot.tg.calls_of("setChatMenuButton")[-1]["menu_button"]
     assert button["type"] == "web_app" and button["web_app"]["url"] == "https://shop.oshxona.test"
 
-    bad = subprocess.run([str(ROOT / "build" / "bin" / "oshxona-bot"), "register"],
+    bad = subprocess.run([os.path.join(BIN, "oshxona-bot"), "register"],
                          env=dict(env, TELEGRAM_WEBHOOK_SECRET="has space"),
                          capture_output=True, text=True, timeout=30)
     assert bad.returncode != 0
