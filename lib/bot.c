@@ -217,7 +217,7 @@ bot_chat_save(mongoc_client_t *client, struct bot_chat *c)
 	bson_t doc = BSON_INITIALIZER, arr, line, co, reply;
 	bson_t *filter;
 	bson_error_t error;
-	char k[16];
+	char k[24];
 	bool ok;
 
 	BSON_APPEND_INT64(&doc, "_id", c->id);

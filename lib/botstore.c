@@ -94,7 +94,7 @@ bot_delete_batch(mongoc_collection_t *coll, bson_t **docs, int n)
 	bson_t filter = BSON_INITIALIZER, in, arr;
 	bson_error_t error;
 	bson_iter_t it;
-	char k[16];
+	char k[24];
 
 	BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &in);
 	BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
