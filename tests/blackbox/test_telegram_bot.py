@@ -567,3 +567,56 @@ def test_register_sets_webhook_commands_and_menu_button(bot):
                          env=dict(env, TELEGRAM_WEBHOOK_SECRET="has space"),
                          capture_output=True, text=True, timeout=30)
     assert bad.returncode != 0
+
+
+def test_product_with_photo_is_a_photo_card_edited_by_caption(bot):
+    chat = signed_up(bot)
+    name = "Toʻy oshi"
+    pid = bot.pid(name)
+    bot.db.products.update_one({"_id": ObjectId(pid)}, {"$set": {"image": {
+        "url": "/media/0123456789abcdef0123456789abcdef.jpg", "publicId": "x"}}})
+    try:
+        chat.text("🍽 Menyu")
+        chat.press(f"c:{bot.product(name)['categoryId']}")
+        chat.press(f"p:{pid}")
+        (photo,) = chat.sent("sendPhoto")
+        # A relative upload URL is made absolute with API_BASE_URL for Telegram to fetch.
+        assert photo["photo"] == ("https://api.oshxona.test/media/"
+                                  "0123456789abcdef0123456789abcdef.jpg")
+        assert "Narxi: 45 000 so‘m" in photo["caption"]
+        chat.press(f"q:{pid}:2")
+        (cap,) = chat.sent("editMessageCaption")
+        assert cap["message_id"] == photo["_result"]["message_id"]
+        assert ("🛒 Savatga qo‘shish", f"a:{pid}:2") in chat.buttons()
+        # Back to the list from a photo: a new text message (a photo has no text to edit).
+        chat.press(f"c:{bot.product(name)['categoryId']}")
+        assert chat.sent("sendMessage") and not chat.sent("editMessageText")
+    finally:
+        bot.db.products.update_one({"_id": ObjectId(pid)}, {"$set": {"image": None}})
+
+
+def test_branches_and_switching_language_in_settings(bot):
+    chat = signed_up(bot)
+    chat.text("📍 Filiallar")
+    listing = chat.texts()[-1]
+    assert listing.startswith("📍 Filiallarimiz:")
+    assert "Oshxona Chilonzor — hozir ochiq" in listing and "+998 71 200 12 12" in listing
+    chat.text("⚙️ Sozlamalar")
+    assert chat.texts()[-1].startswith("⚙️ Sozlamalar. Telefon: +99890")
+    chat.press("sl")
+    chat.press("l:ru")
+    assert [b["text"] for b in chat.reply_keyboard()][0] == "🍽 Меню"
+    assert bot.db.users.find_one({"telegramId": chat.user_id})["language"] == "ru"
+    chat.text("📍 Филиалы")
+    assert "Ошхона Чиланзар — сейчас открыт" in chat.texts()[-1]
+
+
+def test_a_second_worker_on_the_host_steps_aside(bot):
+    """One worker per host: the sending limits and the single writer of
+    each chat's state depend on it."""
+    second = subprocess.run([os.path.join(BIN, "oshxona-bot"), "run"], env=bot.worker_env(),
+                            timeout=20)
+    assert second.returncode == 0
+    chat = Chat(bot, fresh_telegram_id())
+    chat.text("/start")
+    assert chat.texts() == ["Tilni tanlang 👇\nВыберите язык 👇"]
