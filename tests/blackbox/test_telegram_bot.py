@@ -620,3 +620,20 @@ def test_a_second_worker_on_the_host_steps_aside(bot):
     chat = Chat(bot, fresh_telegram_id())
     chat.text("/start")
     assert chat.texts() == ["Tilni tanlang 👇\nВыберите язык 👇"]
+
+
+def test_a_lost_race_drops_the_whole_write(bot):
+    """Another writer (a worker on a second host) claimed the chat's next
+    version first: this write is dropped whole, never mixed into the cart."""
+    chat = signed_up(bot)
+    pid = fill_cart(bot, chat, "Toʻy oshi", 1)
+    before = bot.db.tg_chats.find_one({"_id": chat.chat_id})
+    bot.db.tg_chat_versions.insert_one({"_id": f"{chat.chat_id}:{before['version'] + 1}"})
+    upd = chat.callback(f"a:{pid}:5", 5)
+    chat.mark = len(bot.tg.calls)
+    bot.webhook(upd)
+    wait_until(lambda: chat.answers(), 10, what="the callback's answer")
+    time.sleep(0.5)
+    after = bot.db.tg_chats.find_one({"_id": chat.chat_id})
+    assert after == before
+    assert "changed meanwhile" in (bot.dir / "logs" / "oshxona-bot.log").read_text()
