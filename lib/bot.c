@@ -1482,9 +1482,9 @@ bot_place(struct bot_ctx *x)
 		x->c->nlines = 0;
 		bot_answer(x, NULL, 0);
 		bot_drop_buttons(x);
-		bot_main_menu(x, M_WELCOME);
-		/* bot_main_menu sent the keyboard; the order's own message follows. */
-		bot_send(x, t.buf, NULL);
+		/* One message: the order's number, with the main menu back as the keyboard. */
+		bot_checkout_reset(x->c);
+		bot_send(x, t.buf, bot_main_keyboard(bot_lang(x)));
 		if (!res.replayed)
 			order_announce_placed(x->client, res.order);
 	}
