@@ -395,48 +395,55 @@ bot_answer(struct bot_ctx *x, const char *text, int alert)
 	bot_call("answerCallbackQuery", p, 0);
 }
 
+/* A reply-keyboard button: its text, and what it asks for ("request_contact", ...) or NULL. */
+static json_object *
+bot_reply_button(const char *text, const char *request)
+{
+	json_object *b = json_object_new_object();
+
+	json_object_object_add(b, "text", json_object_new_string(text));
+	if (request != NULL)
+		json_object_object_add(b, request, json_object_new_boolean(1));
+	return b;
+}
+
+/* reply_markup of a reply keyboard; one_time: hidden once used, else kept. */
+static json_object *
+bot_reply_markup(json_object *rows, int one_time)
+{
+	json_object *m = json_object_new_object();
+
+	json_object_object_add(m, "keyboard", rows);
+	json_object_object_add(m, "resize_keyboard", json_object_new_boolean(1));
+	json_object_object_add(m, one_time ? "one_time_keyboard" : "is_persistent",
+	                       json_object_new_boolean(1));
+	return m;
+}
+
 /* The main menu as a reply keyboard. */
 static json_object *
 bot_main_keyboard(const char *lang)
 {
-	json_object *m = json_object_new_object(), *rows = json_object_new_array(), *row;
-	static const enum botmsg layout[3][2] = {
-	    {B_MENU, BOTMSG__MAX}, {B_CART, B_ORDERS}, {B_BRANCHES, B_SETTINGS}};
+	json_object *rows = json_object_new_array();
 
-	for (size_t i = 0; i < 3; i++) {
-		row = json_object_new_array();
-		for (size_t j = 0; j < 2; j++) {
-			json_object *b;
-			if (layout[i][j] == BOTMSG__MAX)
-				continue;
-			b = json_object_new_object();
-			json_object_object_add(b, "text",
-			                       json_object_new_string(botmsg(layout[i][j], lang)));
-			json_object_array_add(row, b);
-		}
-		json_object_array_add(rows, row);
-	}
-	json_object_object_add(m, "keyboard", rows);
-	json_object_object_add(m, "resize_keyboard", json_object_new_boolean(1));
-	json_object_object_add(m, "is_persistent", json_object_new_boolean(1));
-	return m;
+	json_object_array_add(rows,
+	                      bot_row(bot_reply_button(botmsg(B_MENU, lang), NULL), NULL, NULL));
+	json_object_array_add(rows, bot_row(bot_reply_button(botmsg(B_CART, lang), NULL),
+	                                    bot_reply_button(botmsg(B_ORDERS, lang), NULL), NULL));
+	json_object_array_add(rows,
+	                      bot_row(bot_reply_button(botmsg(B_BRANCHES, lang), NULL),
+	                              bot_reply_button(botmsg(B_SETTINGS, lang), NULL), NULL));
+	return bot_reply_markup(rows, 0);
 }
 
 /* A one-button reply keyboard asking for the contact or the location. */
 static json_object *
 bot_request_keyboard(const char *text, const char *what)
 {
-	json_object *m = json_object_new_object(), *rows = json_object_new_array();
-	json_object *row = json_object_new_array(), *b = json_object_new_object();
+	json_object *rows = json_object_new_array();
 
-	json_object_object_add(b, "text", json_object_new_string(text));
-	json_object_object_add(b, what, json_object_new_boolean(1));
-	json_object_array_add(row, b);
-	json_object_array_add(rows, row);
-	json_object_object_add(m, "keyboard", rows);
-	json_object_object_add(m, "resize_keyboard", json_object_new_boolean(1));
-	json_object_object_add(m, "one_time_keyboard", json_object_new_boolean(1));
-	return m;
+	json_object_array_add(rows, bot_row(bot_reply_button(text, what), NULL, NULL));
+	return bot_reply_markup(rows, 1);
 }
 
 static void
