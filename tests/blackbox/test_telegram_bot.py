@@ -637,3 +637,20 @@ def test_a_lost_race_drops_the_whole_write(bot):
     after = bot.db.tg_chats.find_one({"_id": chat.chat_id})
     assert after == before
     assert "changed meanwhile" in (bot.dir / "logs" / "oshxona-bot.log").read_text()
+
+
+def test_sending_stays_under_30_a_second_overall(bot):
+    """70 new chats at once: the first 30 answers may leave together (a
+    full bucket), the rest at 30 a second, so the 70 take over 1.3 s."""
+    chats = [Chat(bot, fresh_telegram_id()) for _ in range(70)]
+    mark = len(bot.tg.calls)
+    updates = [c.message(text="/start") for c in chats]
+    for u in updates:
+        assert bot.webhook(u).status == 200
+    ids = {c.chat_id for c in chats}
+    wait_until(lambda: len([p for p in bot.tg.calls_of("sendMessage", since=mark)
+                            if p["chat_id"] in ids]) == 70, 30, what="70 answers")
+    times = sorted(p["_at"] for p in bot.tg.calls_of(None, since=mark) if p.get("chat_id") in ids)
+    assert times[-1] - times[0] >= (70 - 30) / 30 - 0.1, times[-1] - times[0]
+    # No one-second window holds more than the bucket plus a second's refill.
+    assert max(sum(1 for t in times if s <= t < s + 1.0) for s in times) <= 61
