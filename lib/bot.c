@@ -635,7 +635,6 @@ bot_each(mongoc_client_t *client, const char *collection, const bson_t *filter, 
 
 struct bot_list {
 	const char *lang;
-	const char *prefix; /* callback data prefix: "c:" or "p:" */
 	json_object *rows;
 };
 
@@ -661,7 +660,7 @@ bot_categories(struct bot_ctx *x)
 	bson_t *opts = BCON_NEW("sort", "{", "sortOrder", BCON_INT32(1), "}", "limit",
 	                        BCON_INT64(BOT_LIST_MAX), "projection", "{", "name", BCON_INT32(1),
 	                        "nameRu", BCON_INT32(1), "}");
-	struct bot_list l = {bot_lang(x), "c:", json_object_new_array()};
+	struct bot_list l = {bot_lang(x), json_object_new_array()};
 	int n = bot_each(x->client, "categories", filter, opts, bot_list_category, &l);
 
 	bson_destroy(opts);
@@ -695,7 +694,7 @@ bot_list_product(const bson_t *doc, void *arg)
 	json_object_array_add(l->rows, bot_row(bot_button(label, data), NULL, NULL));
 }
 
-/* Loads an active document of collection by the id in data (after prefix). */
+/* Loads the active document of collection whose id is hex: 1 found, 0 none, -1 error. */
 static int
 bot_load_active(struct bot_ctx *x, const char *collection, const char *hex, bson_oid_t *id,
                 bson_t **doc)
@@ -719,7 +718,7 @@ static void
 bot_category(struct bot_ctx *x, const char *hex)
 {
 	bson_t *cat, *filter, *opts;
-	struct bot_list l = {bot_lang(x), "p:", NULL};
+	struct bot_list l = {bot_lang(x), NULL};
 	struct bot_text t = {.len = 0};
 	bson_oid_t id;
 	int rc = bot_load_active(x, "categories", hex, &id, &cat);
