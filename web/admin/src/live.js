@@ -1,0 +1,194 @@
+// The live order board of one branch: the active orders, kept current by
+// the branch channel (/sub/branch/{id}, EventSource) and re-read from the
+// REST API on every (re)connect. Nchan never replays what a board missed
+// (client message ids are stripped on purpose, FACTS.md), so the REST
+// re-sync is what makes a reconnect lose nothing.
+
+import { get, qs } from "./api.js";
+
+export const ACTIVE = ["pending", "confirmed", "preparing", "ready", "delivering"];
+const PAGE = 100;
+const BACKOFF_MIN = 500;
+const BACKOFF_MAX = 4000;
+
+// The next status a tap moves an order to (the server's flow).
+export function nextStatus(order) {
+  switch (order.status) {
+    case "pending":
+      return "confirmed";
+    case "confirmed":
+      return "preparing";
+    case "preparing":
+      return "ready";
+    case "ready":
+      return order.orderType === "delivery" ? "delivering" : "completed";
+    case "delivering":
+      return "completed";
+    default:
+      return null;
+  }
+}
+
+export class BoardLive {
+  // onChange(state) after every change; onNew(orders) for orders that
+  // appeared after the board was first loaded (the chime).
+  constructor(branchId, onChange, onNew) {
+    this.branchId = branchId;
+    this.onChange = onChange;
+    this.onNew = onNew;
+    this.orders = new Map(); // id -> order summary
+    this.known = new Set(); // every id this board has shown
+    this.loaded = false;
+    this.conn = "connecting"; // connecting | syncing | live | offline
+    this.es = null;
+    this.timer = null;
+    this.backoff = BACKOFF_MIN;
+    this.epoch = 0; // bumps on stop and reconnect: late answers are dropped
+    this.stopped = false;
+  }
+
+  start() {
+    this.connect();
+  }
+
+  stop() {
+    this.stopped = true;
+    this.epoch++;
+    clearTimeout(this.timer);
+    if (this.es) this.es.close();
+    this.es = null;
+  }
+
+  emit() {
+    if (!this.stopped) this.onChange(this);
+  }
+
+  setConn(c) {
+    this.conn = c;
+    this.emit();
+  }
+
+  connect() {
+    if (this.stopped) return;
+    const epoch = ++this.epoch;
+    this.setConn("connecting");
+    const es = new EventSource(`/sub/branch/${this.branchId}`);
+    this.es = es;
+    es.onopen = () => {
+      if (epoch !== this.epoch) return;
+      this.backoff = BACKOFF_MIN;
+      this.resync(epoch);
+    };
+    es.onmessage = (e) => {
+      if (epoch !== this.epoch) return;
+      let msg;
+      try {
+        msg = JSON.parse(e.data);
+      } catch (err) {
+        return;
+      }
+      if (msg && (msg.event === "new-order" || msg.event === "order-updated") && msg.data) {
+        this.apply([msg.data]);
+      }
+    };
+    // EventSource retries by itself only after some failures and gives up
+    // after an HTTP error (a 502 while nginx restarts): every error closes
+    // it and a fresh one is opened with backoff, which then re-syncs.
+    es.onerror = () => {
+      if (epoch !== this.epoch) return;
+      es.close();
+      this.epoch++;
+      this.setConn("offline");
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.connect(), this.backoff);
+      this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX);
+    };
+  }
+
+  // Reads every active order of the branch, one status at a time (the API
+  // filters on one status; the board must see old unfinished orders too).
+  async resync(epoch = this.epoch) {
+    if (this.conn !== "offline") this.setConn("syncing");
+    const startedAt = this.seq();
+    try {
+      const pages = await Promise.all(
+        ACTIVE.map((status) => get(`/api/admin/orders${qs({ branch: this.branchId, status, limit: PAGE })}`)),
+      );
+      if (epoch !== this.epoch) return;
+      const fresh = new Map();
+      for (const p of pages) for (const o of p.data || []) fresh.set(o._id, o);
+      // Events that arrived while the lists were read may be newer than
+      // what the lists say: keep the higher version of each order.
+      for (const [id, o] of this.orders) {
+        if (o._seq > startedAt) {
+          const f = fresh.get(id);
+          if (!f || (f.version ?? 0) < (o.version ?? 0)) fresh.set(id, o);
+        }
+      }
+      const appeared = [];
+      for (const [id, o] of fresh) {
+        if (!this.known.has(id)) {
+          if (this.loaded && o.status === "pending") appeared.push(o);
+          this.known.add(id);
+        }
+      }
+      this.orders = fresh;
+      this.loaded = true;
+      this.conn = this.es && this.es.readyState === 1 ? "live" : this.conn;
+      this.emit();
+      if (appeared.length) this.onNew(appeared);
+    } catch (e) {
+      if (epoch !== this.epoch) return;
+      if (e.status === 403 || e.status === 401) {
+        // Not this staff member's branch (or signed out): stop for good.
+        this.error = e;
+        this.epoch++;
+        if (this.es) this.es.close();
+        this.es = null;
+        this.setConn("denied");
+        return;
+      }
+      // The API answered badly (nginx restarting): reconnect and retry.
+      if (this.es) this.es.onerror();
+    }
+  }
+
+  seq() {
+    this._seq = (this._seq || 0) + 1;
+    return this._seq;
+  }
+
+  // Applies order summaries (events or an answer): a version never goes
+  // back, finished orders leave the board.
+  apply(list) {
+    const appeared = [];
+    for (const o of list) {
+      if (!o || !o._id) continue;
+      const cur = this.orders.get(o._id);
+      if (cur && (cur.version ?? 0) > (o.version ?? 0)) continue;
+      const merged = { ...(cur || {}), ...o, _seq: this.seq() };
+      // Finished orders stay in the map (a version never goes back) but
+      // no column shows them; the next re-sync drops them.
+      this.orders.set(o._id, merged);
+      if (!this.known.has(o._id)) {
+        this.known.add(o._id);
+        if (this.loaded && o.status === "pending") appeared.push(merged);
+      }
+    }
+    this.emit();
+    if (appeared.length) this.onNew(appeared);
+  }
+
+  columns() {
+    const cols = Object.fromEntries(ACTIVE.map((s) => [s, []]));
+    for (const o of this.orders.values()) if (cols[o.status]) cols[o.status].push(o);
+    for (const s of ACTIVE) cols[s].sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt)));
+    return cols;
+  }
+
+  pendingCount() {
+    let n = 0;
+    for (const o of this.orders.values()) if (o.status === "pending") n++;
+    return n;
+  }
+}
