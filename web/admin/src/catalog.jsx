@@ -147,12 +147,13 @@ export function Products({ isOwner }) {
 
 // Drag and drop (or tap to choose) one image: a preview at once from the
 // local file, the upload with a progress bar, then the stored image.
-export function ImageDrop({ value, onChange }) {
+export function ImageDrop({ value, onChange, onBusy }) {
   const input = useRef(null);
   const [over, setOver] = useState(false);
   const [preview, setPreview] = useState(null);
   const [progress, setProgress] = useState(null); // null | 0..100
   const [events, setEvents] = useState(0);
+  const [done, setDone] = useState(false); // the server has answered
   const [error, setError] = useState(null);
   useEffect(() => () => preview && URL.revokeObjectURL(preview), [preview]);
   const take = async (file) => {
@@ -169,17 +170,21 @@ export function ImageDrop({ value, onChange }) {
     setPreview(URL.createObjectURL(file));
     setProgress(0);
     setEvents(0);
+    setDone(false);
+    if (onBusy) onBusy(true);
     try {
       const r = await uploadImage(file, (f) => {
         setProgress(Math.round(f * 100));
         setEvents((n) => n + 1);
       });
       setProgress(100);
+      setDone(true);
       onChange({ url: r.data.url, publicId: r.data.publicId });
     } catch (e) {
       setProgress(null);
       setError(errorText(e));
     }
+    if (onBusy) onBusy(false);
   };
   const shown = preview || imageUrl(value);
   return (
@@ -213,9 +218,9 @@ export function ImageDrop({ value, onChange }) {
         />
       </div>
       {progress !== null && (
-        <div class="upload" data-progress={progress} data-progress-events={events}>
+        <div class="upload" data-progress={progress} data-progress-events={events} data-state={done ? "done" : "uploading"}>
           <progress max={100} value={progress} />
-          <span>{progress < 100 ? t("uploading", { p: progress }) : t("uploaded")}</span>
+          <span>{done ? t("uploaded") : t("uploading", { p: progress })}</span>
         </div>
       )}
       {error && <p class="error">{error}</p>}
@@ -256,6 +261,7 @@ export function ProductForm({ id, isOwner }) {
   const [state] = useLoad(() => (isNew ? Promise.resolve(EMPTY_PRODUCT) : get(`/api/admin/products/${id}`).then((r) => r.data)), [id]);
   const [form, setForm] = useState(null);
   const [busy, setBusy] = useState(false);
+  const [uploading, setUploading] = useState(false);
   useEffect(() => {
     if (state.data) setForm({ ...EMPTY_PRODUCT, ...state.data });
   }, [state.data]);
@@ -352,11 +358,11 @@ export function ProductForm({ id, isOwner }) {
           </div>
           <div class="stack">
             <span class="label">{t("image")}</span>
-            <ImageDrop value={form.image} onChange={(img) => setForm((f) => ({ ...f, image: img }))} />
+            <ImageDrop value={form.image} onBusy={setUploading} onChange={(img) => setForm((f) => ({ ...f, image: img }))} />
           </div>
         </div>
         <div class="row end">
-          <button class="btn primary" type="submit" disabled={busy} data-action="save">
+          <button class="btn primary" type="submit" disabled={busy || uploading} data-action="save">
             {isNew ? t("create") : t("save")}
           </button>
         </div>

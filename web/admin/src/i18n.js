@@ -58,6 +58,7 @@ const uz = {
   noBranches: "Sizga filial biriktirilmagan",
   order: "Buyurtma",
   items: "Tarkibi",
+  product: "Mahsulot",
   qty: "Soni",
   price: "Narxi",
   sum: "Summa",
@@ -203,6 +204,7 @@ const ru = {
   noBranches: "Вам не назначен ни один филиал",
   order: "Заказ",
   items: "Состав",
+  product: "Товар",
   qty: "Кол-во",
   price: "Цена",
   sum: "Сумма",
@@ -342,7 +344,8 @@ const TZ = "Asia/Tashkent";
 export function dateTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);
-  return d.toLocaleString(lang === "ru" ? "ru-RU" : "uz-UZ", {
+  // dd.mm hh:mm, as both languages write it in Uzbekistan.
+  return d.toLocaleString("ru-RU", {
     timeZone: TZ,
     day: "2-digit",
     month: "2-digit",

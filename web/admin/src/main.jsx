@@ -6,7 +6,7 @@ import { render } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import "./style.css";
 import { api, get, onUnauthorized } from "./api.js";
-import { t, getLang, setLang } from "./i18n.js";
+import { t, getLang, setLang, localName } from "./i18n.js";
 import { BoardLive } from "./live.js";
 import { ring, unlockAudio, soundState, onSoundState } from "./sound.js";
 import { Toasts, toast, errorText } from "./ui.jsx";
@@ -276,12 +276,12 @@ function Shell({ me, onOut }) {
           >
             {branches.map((b) => (
               <option key={b._id} value={b._id}>
-                {b.name}
+                {localName(b)}
               </option>
             ))}
           </select>
         ) : (
-          <span class="branch-name">{branches[0] ? branches[0].name : t("noBranches")}</span>
+          <span class="branch-name">{branches[0] ? localName(branches[0]) : t("noBranches")}</span>
         )}
         {live && <ConnIndicator conn={live.conn} />}
         <span class="spacer" />

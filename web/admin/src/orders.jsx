@@ -276,7 +276,7 @@ export function OrderDetails({ id, live, me }) {
           <table class="table items">
             <thead>
               <tr>
-                <th>{t("name")}</th>
+                <th>{t("product")}</th>
                 <th class="num">{t("qty")}</th>
                 <th class="num">{t("price")}</th>
                 <th class="num">{t("sum")}</th>
