@@ -6,6 +6,8 @@
 
 import { get, qs } from "./api.js";
 
+const AUTH_CHECK_EVERY = 4; // failed connects between two "am I still signed in?" checks
+
 export const ACTIVE = ["pending", "confirmed", "preparing", "ready", "delivering"];
 const PAGE = 100;
 const BACKOFF_MIN = 500;
@@ -77,6 +79,7 @@ export class BoardLive {
     es.onopen = () => {
       if (epoch !== this.epoch) return;
       this.backoff = BACKOFF_MIN;
+      this.failures = 0;
       this.resync(epoch);
     };
     es.onmessage = (e) => {
@@ -99,6 +102,10 @@ export class BoardLive {
       es.close();
       this.epoch++;
       this.setConn("offline");
+      // A channel refused for an expired session looks like any failure
+      // to EventSource: now and then ask the API, whose 401 signs out.
+      this.failures = (this.failures || 0) + 1;
+      if (this.failures % AUTH_CHECK_EVERY === 0) get("/api/auth/me").catch(() => {});
       clearTimeout(this.timer);
       this.timer = setTimeout(() => this.connect(), this.backoff);
       this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX);

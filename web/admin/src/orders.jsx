@@ -149,6 +149,7 @@ function OrderCard({ order, live, fresh }) {
           </li>
         ))}
       </ul>
+      {order.orderType === "delivery" && order.address ? <p class="muted addr">{order.address}</p> : null}
       <footer>
         <span class="total">{money(order.total)}</span>
         <span class="muted">{order.customer && order.customer.firstName}</span>
