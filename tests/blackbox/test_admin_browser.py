@@ -447,8 +447,10 @@ def test_stop_list_toggle_makes_ordering_that_product_fail(rt, panels):
     p.page.fill("input[name=search]", "achchiq")
     pid = rt.pid("Achchiq-chuchuk")
     row = p.page.locator(f"[data-product-id='{pid}']")
-    # The search (debounced) leaves exactly that product.
-    p.page.wait_for_function("document.querySelectorAll('.plist > li').length === 1", timeout=5000)
+    # The search (debounced) leaves exactly that product. (Polled from
+    # here: wait_for_function evaluates a string, which the panel's CSP
+    # forbids, as it should.)
+    wait_until(lambda: p.page.locator(".plist > li").count() == 1, 5, what="one search result")
     row.wait_for(timeout=5000)
     toggle = row.locator("[data-action=availability]")
     assert toggle.get_attribute("aria-checked") == "true"
