@@ -25,7 +25,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from orders_helpers import (ALL_DAY, ROOT, STAFF, EventSource, next_event, pid_exists,
-                            private_stack, wait_until)
+                            private_stack, tashkent_day, wait_until)
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -109,7 +109,7 @@ class Panel:
         pg.fill("input[name=login]", self.login)
         pg.fill("input[name=password]", password or STAFF[self.login]["password"])
         pg.click("button[type=submit]")
-        pg.wait_for_selector("header.top .me", timeout=10000)
+        pg.wait_for_selector("header.top .me", state="attached", timeout=10000)
         return self
 
     def wait_live(self, timeout=10000):
@@ -519,6 +519,107 @@ def test_branch_settings_hours_open_flag_fees(rt, panels):
                        body=json.dumps({"workingHours": ALL_DAY, "minOrder": 50000,
                                         "deliveryFee": 10000}).encode())
     assert r.status == 200, r
+
+
+def test_orders_list_filters_and_pages(rt, panels):
+    owner = rt.staff["owner"].headers
+    while rt.get("/api/admin/orders?limit=1", owner).json["total"] <= 25:
+        place(rt)
+    _, d = place(rt)
+    rt.advance(d["_id"], ["confirmed", "preparing", "ready"], rt.staff["chilonzor"])
+    p = panels("owner").sign_in()
+    p.page.goto(p.base + "#/orders")
+    p.page.wait_for_selector(".orders-list table tbody tr")
+    total = rt.get(f"/api/admin/orders?from={tashkent_day(-6)}&to={tashkent_day()}&limit=1",
+                   owner).json["total"]
+    assert p.page.locator(".orders-list tbody tr").count() == 20
+    assert p.page.inner_text(".pager-range") == f"1–20 / {total}"
+    first = p.page.get_attribute(".orders-list tbody tr >> nth=0", "data-order-id")
+    p.page.click(".pager button:has-text('Keyingi')")
+    p.page.wait_for_selector(".pager-range:has-text('21–')")
+    assert p.page.get_attribute(".orders-list tbody tr >> nth=0", "data-order-id") != first
+    # Status and branch filters are the API's.
+    p.page.select_option("select[name=status]", "ready")
+    p.page.select_option("select[name=branch]", rt.branch_id())
+    ready = rt.get(f"/api/admin/orders?branch={rt.branch_id()}&status=ready&from={tashkent_day(-6)}"
+                   f"&to={tashkent_day()}&limit=100", owner).json
+    assert ready["total"] >= 1
+    wait_until(lambda: p.page.locator(".orders-list tbody tr").count() == ready["total"]
+               and p.page.locator(".orders-list tbody .st-ready").count() == ready["total"], 5,
+               what="only ready orders")
+    ids = p.js("[...document.querySelectorAll('.orders-list tbody tr')].map(r => r.dataset.orderId)")
+    assert ids == [o["_id"] for o in ready["data"]]
+    p.shot("14-orders-list")
+
+
+def test_product_create_edit_and_soft_delete(rt, panels):
+    p = panels("chilonzor").sign_in()
+    p.page.on("dialog", lambda d: d.accept())
+    p.page.goto(p.base + "#/products/new")
+    p.page.wait_for_selector("input[name=name]")
+    p.page.fill("input[name=name]", "Sinov somsa")
+    p.page.fill("input[name=nameRu]", "Тестовая самса")
+    p.page.fill("input[name=price]", "12000")
+    cat = p.js("document.querySelector('select[name=categoryId] option:nth-child(2)').value")
+    p.page.select_option("select[name=categoryId]", cat)
+    p.page.click("[data-action=save]")
+    try:
+        wait_until(lambda: "#/products/" in p.page.url and not p.page.url.endswith("/new"), 10,
+                   what="the new product's page")
+    except AssertionError:
+        raise AssertionError(f"{p.page.url}: {p.page.inner_text('.toasts')!r}") from None
+    pid = p.page.url.rsplit("/", 1)[1]
+    prod = rt.get(f"/api/admin/products/{pid}", rt.staff["owner"].headers).json["data"]
+    assert (prod["name"], prod["nameRu"], prod["price"], prod["categoryId"]) == (
+        "Sinov somsa", "Тестовая самса", 12000, cat)
+    assert prod["isActive"] and prod["isAvailable"]
+    # Edit: the price only (PATCH names only what changed).
+    p.page.wait_for_selector("input[name=price]")
+    p.page.fill("input[name=price]", "13000")
+    p.page.click("[data-action=save]")
+    p.page.wait_for_selector("section.products")
+    prod = rt.get(f"/api/admin/products/{pid}", rt.staff["owner"].headers).json["data"]
+    assert prod["price"] == 13000 and prod["name"] == "Sinov somsa"
+    # The public menu finds it, then the soft delete hides it.
+    assert any(x["_id"] == pid for x in rt.get("/api/products?search=sinov").json["data"])
+    p.page.fill("input[name=search]", "sinov")
+    row = p.page.locator(f"[data-product-id='{pid}']")
+    row.wait_for(timeout=5000)
+    row.locator("[data-action=delete]").click()
+    row.wait_for(state="detached", timeout=5000)
+    prod = rt.get(f"/api/admin/products/{pid}", rt.staff["owner"].headers).json["data"]
+    assert prod["isActive"] is False
+    assert not any(x["_id"] == pid for x in rt.get("/api/products?search=sinov").json["data"])
+    p.page.select_option("select[name=active]", "false")
+    p.page.locator(f"[data-product-id='{pid}'].inactive").wait_for(timeout=5000)
+
+
+def test_owner_creates_a_category_others_do_not_see_the_page(rt, panels):
+    o = panels("owner").sign_in()
+    o.page.goto(o.base + "#/categories")
+    o.page.click("section.categories button.primary")
+    o.page.fill(".modal input[name=name]", "Sinov taomlar")
+    o.page.fill(".modal input[name=nameRu]", "Тестовые блюда")
+    o.page.click(".modal button[type=submit]")
+    o.page.wait_for_selector("section.categories td:has-text('Sinov taomlar')")
+    cats = rt.get("/api/admin/categories", rt.staff["owner"].headers).json["data"]
+    assert any(c["name"] == "Sinov taomlar" and c["nameRu"] == "Тестовые блюда" for c in cats)
+    s = panels("chilonzor").sign_in()
+    assert s.page.locator(".tabs a[href='#/categories']").count() == 0
+    assert o.page.locator(".tabs a[href='#/categories']").count() == 1
+
+
+def test_board_on_a_tablet_held_upright(rt, panels):
+    p = panels("chilonzor", viewport={"width": 768, "height": 1024}).sign_in()
+    p.wait_live()
+    _, d = place(rt)
+    p.card(d["_id"]).wait_for(timeout=3000)
+    # One column fills most of the width; the next ones are a swipe away.
+    width = p.js("document.querySelector('.col-pending').getBoundingClientRect().width")
+    assert width > 600, width
+    box = p.card(d["_id"]).locator("[data-action=next]").bounding_box()
+    assert box["height"] >= 44 and box["width"] >= 120, box
+    p.shot("15-board-portrait-tablet")
 
 
 def test_analytics_dashboard(rt, panels):

@@ -140,7 +140,7 @@ export function Products({ isOwner }) {
           ))}
         </ul>
       )}
-      {state.data && <Pager total={state.data.total} limit={LIMIT} offset={offset} onOffset={setOffset} />}
+      {state.data && <Pager total={state.data.total} limit={LIMIT} offset={state.data.offset} onOffset={setOffset} />}
     </section>
   );
 }

@@ -431,7 +431,7 @@ export function OrdersList({ branches, defaultBranch, isOwner }) {
           </tbody>
         </table>
       )}
-      {state.data && <Pager total={state.data.total} limit={LIST_LIMIT} offset={offset} onOffset={setOffset} />}
+      {state.data && <Pager total={state.data.total} limit={LIST_LIMIT} offset={state.data.offset} onOffset={setOffset} />}
     </section>
   );
 }
