@@ -13,9 +13,9 @@ uploaded with progress, the stop-list toggle stopping orders, and staff
 of one branch never shown another's board. Screenshots go to
 build/test-artifacts/admin/."""
 
-import base64
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -563,11 +563,8 @@ def test_product_create_edit_and_soft_delete(rt, panels):
     cat = p.js("document.querySelector('select[name=categoryId] option:nth-child(2)').value")
     p.page.select_option("select[name=categoryId]", cat)
     p.page.click("[data-action=save]")
-    try:
-        wait_until(lambda: "#/products/" in p.page.url and not p.page.url.endswith("/new"), 10,
-                   what="the new product's page")
-    except AssertionError:
-        raise AssertionError(f"{p.page.url}: {p.page.inner_text('.toasts')!r}") from None
+    # (page.url is only a cached value: wait_for_url really waits.)
+    p.page.wait_for_url(re.compile(r".*#/products/[0-9a-f]{24}$"), timeout=10000)
     pid = p.page.url.rsplit("/", 1)[1]
     prod = rt.get(f"/api/admin/products/{pid}", rt.staff["owner"].headers).json["data"]
     assert (prod["name"], prod["nameRu"], prod["price"], prod["categoryId"]) == (
