@@ -560,6 +560,7 @@ def test_product_create_edit_and_soft_delete(rt, panels):
     p.page.fill("input[name=name]", "Sinov somsa")
     p.page.fill("input[name=nameRu]", "Тестовая самса")
     p.page.fill("input[name=price]", "12000")
+    p.page.wait_for_selector("select[name=categoryId] option:nth-child(2)", state="attached")
     cat = p.js("document.querySelector('select[name=categoryId] option:nth-child(2)').value")
     p.page.select_option("select[name=categoryId]", cat)
     p.page.click("[data-action=save]")
