@@ -629,10 +629,25 @@ def test_analytics_dashboard(rt, panels):
         p.page.wait_for_selector("[data-state=analytics-unavailable]", timeout=5000)
         assert p.page.locator("svg.chart").count() == 0
     else:
+        # The charts show what the API says (default period: 7 days, all
+        # branches for the owner).
         assert r.status == 200, r
+        top = r.json["data"]
+        owner = rt.staff["owner"].headers
+        summary = rt.get(f"/api/admin/analytics/summary?from={tashkent_day(-6)}&to={tashkent_day()}",
+                         owner).json["data"]
+        peak = rt.get("/api/admin/analytics/peak-hours?days=7", owner).json["data"]
         p.page.wait_for_selector("svg.chart", timeout=10000)
         assert p.page.locator("svg.chart").count() == 3
-        assert p.page.locator(".kpi").count() >= 3
+        for k in ("totalOrders", "totalRevenue", "completedOrders"):
+            assert p.page.get_attribute(f".kpi[data-kpi={k}]", "data-value") == str(summary[k])
+        days = p.js("[...document.querySelectorAll('[data-day]')].map(g => [g.dataset.day, +g.dataset.revenue])")
+        assert days == [[d["date"], d["totalRevenue"]] for d in summary["days"]]
+        shown = p.js("[...document.querySelectorAll('[data-product]')].map(g => [g.dataset.product, +g.dataset.sold])")
+        assert shown == [[x["product"]["name"], x["totalSold"]] for x in top]
+        cells = p.js("[...document.querySelectorAll('rect[data-hour]')].map(c => +c.dataset.count)")
+        by_hour = {x["hour"]: x["orderCount"] for x in peak}
+        assert cells == [by_hour.get(h, 0) for h in range(24)]
     p.shot("13-analytics")
 
 

@@ -88,7 +88,7 @@ function BarChart({ data }) {
         const h = ((H - pad.t - pad.b) * d.revenue) / max;
         const x = pad.l + i * bw + bw * 0.15;
         return (
-          <g key={d.day}>
+          <g key={d.day} data-day={d.day} data-revenue={d.revenue}>
             <rect x={x} y={H - pad.b - h} width={bw * 0.7} height={h} class="bar">
               <title>
                 {d.day}: {money(d.revenue)} · {t("ordersCount", { n: d.orders })}
@@ -121,7 +121,7 @@ function TopProducts({ data }) {
         const w = ((W - labelW - 150) * d.sold) / max;
         const y = i * row + 2;
         return (
-          <g key={i}>
+          <g key={i} data-product={d.name} data-sold={d.sold}>
             <text x={0} y={y + 18} class="label">
               {d.name.length > 28 ? `${d.name.slice(0, 27)}…` : d.name}
             </text>
@@ -162,6 +162,8 @@ function Heatmap({ cells }) {
           {row.map((c, h) => (
             <rect
               key={h}
+              data-hour={h}
+              data-count={c ? c.count : 0}
               x={left + h * cw}
               y={r * ch}
               width={cw - 2}
@@ -233,7 +235,7 @@ export function Analytics({ branches, isOwner, defaultBranch }) {
           <div class="kpis">
             {["totalOrders", "totalRevenue", "avgOrderValue", "completedOrders", "cancelledOrders"].map((k) =>
               s[k] === undefined ? null : (
-                <div class="kpi" key={k}>
+                <div class="kpi" key={k} data-kpi={k} data-value={s[k]}>
                   <span class="muted">{t(k)}</span>
                   <strong>{k === "totalRevenue" || k === "avgOrderValue" ? money(Math.round(s[k])) : num(s[k])}</strong>
                 </div>
