@@ -107,9 +107,19 @@ export class BoardLive {
       this.failures = (this.failures || 0) + 1;
       if (this.failures % AUTH_CHECK_EVERY === 0) get("/api/auth/me").catch(() => {});
       clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.connect(), this.backoff);
+      // Jitter: the tablets of a chain do not all come back at one instant.
+      this.timer = setTimeout(() => this.connect(), this.backoff * (0.75 + Math.random() * 0.5));
       this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX);
     };
+  }
+
+  // The network or the screen came back: try at once instead of waiting
+  // out the backoff.
+  retryNow() {
+    if (this.stopped || this.conn !== "offline") return;
+    clearTimeout(this.timer);
+    this.backoff = BACKOFF_MIN;
+    this.connect();
   }
 
   // Reads every active order of the branch, one status at a time (the API

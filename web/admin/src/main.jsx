@@ -200,9 +200,14 @@ function Shell({ me, onOut }) {
     );
     setLive(b);
     b.start();
+    const wake = () => document.visibilityState !== "hidden" && b.retryNow();
+    window.addEventListener("online", wake);
+    document.addEventListener("visibilitychange", wake);
     return () => {
       b.stop();
       timers.forEach(clearTimeout);
+      window.removeEventListener("online", wake);
+      document.removeEventListener("visibilitychange", wake);
     };
   }, [branchId]);
 
@@ -285,8 +290,9 @@ function Shell({ me, onOut }) {
         )}
         {live && <ConnIndicator conn={live.conn} />}
         <span class="spacer" />
-        <span class="me" data-login={me.login}>
-          {me.name || me.login} · {t(`role_${me.role}`)}
+        <span class="me" data-login={me.login} title={`${me.login} · ${t(`role_${me.role}`)}`}>
+          {me.name || me.login}
+          <small> · {t(`role_${me.role}`)}</small>
         </span>
         <LangSwitch onChange={() => setLangTick((n) => n + 1)} />
         <button class="btn ghost" data-action="sign-out" onClick={signOut}>

@@ -160,6 +160,12 @@ function OrderCard({ order, live, fresh }) {
 }
 
 export function Board({ live, freshIds }) {
+  // "5 min ago" on the cards moves on by itself.
+  const [, setNow] = useState(0);
+  useEffect(() => {
+    const h = setInterval(() => setNow(Date.now()), 30000);
+    return () => clearInterval(h);
+  }, []);
   if (!live) return <p class="empty">{t("noBranches")}</p>;
   if (live.conn === "denied") return <p class="empty error">{t("notYourBranch")}</p>;
   const cols = live.columns();
