@@ -584,7 +584,7 @@ def test_product_create_edit_and_soft_delete(rt, panels):
         "Sinov somsa", "Тестовая самса", 12000, cat)
     assert prod["isActive"] and prod["isAvailable"]
     # Edit: the price only (PATCH names only what changed).
-    p.page.wait_for_selector("input[name=price]")
+    p.page.wait_for_selector(f"section.product-form[data-product-id='{pid}'] input[name=price]")
     p.page.fill("input[name=price]", "13000")
     p.page.click("[data-action=save]")
     p.page.wait_for_selector("section.products")

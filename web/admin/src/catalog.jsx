@@ -302,7 +302,7 @@ export function ProductForm({ id, isOwner }) {
     setBusy(false);
   };
   return (
-    <section class="product-form">
+    <section class="product-form" data-product-id={isNew ? "new" : id}>
       <p>
         <a href="#/products" class="btn ghost">
           ‹ {t("back")}

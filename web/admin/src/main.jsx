@@ -240,11 +240,13 @@ function Shell({ me, onOut }) {
   if (page === "board") {
     body = denied ? <p class="empty error">{t("notYourBranch")}</p> : <Board live={live} freshIds={fresh} />;
   } else if (page === "order" && parts[1]) {
-    body = <OrderDetails id={parts[1]} live={live} me={me} />;
+    body = <OrderDetails key={parts[1]} id={parts[1]} live={live} me={me} />;
   } else if (page === "orders") {
     body = <OrdersList branches={branches} defaultBranch={branchId} isOwner={isOwner} />;
   } else if (page === "products" && parts[1]) {
-    body = <ProductForm id={parts[1]} isOwner={isOwner} />;
+    // Keyed by id: after "create" the form of the new product starts from
+    // what the server stored, never from the half-typed state of "new".
+    body = <ProductForm key={parts[1]} id={parts[1]} isOwner={isOwner} />;
   } else if (page === "products") {
     body = <Products isOwner={isOwner} />;
   } else if (page === "categories" && isOwner) {
@@ -252,6 +254,7 @@ function Shell({ me, onOut }) {
   } else if (page === "branches" && parts[1]) {
     body = (
       <BranchSettings
+        key={parts[1]}
         id={parts[1]}
         onSaved={(b) => setBranches((list) => list.map((x) => (x._id === b._id ? { ...x, ...b } : x)))}
       />
