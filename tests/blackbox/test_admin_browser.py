@@ -668,6 +668,10 @@ def test_analytics_dashboard(rt, panels):
         assert days == [[d["date"], d["totalRevenue"]] for d in summary["days"]]
         shown = p.js("[...document.querySelectorAll('[data-product]')].map(g => [g.dataset.product, +g.dataset.sold])")
         assert shown == [[x["product"]["name"], x["totalSold"]] for x in top]
+        # The accountants' export is the API's CSV of the same period.
+        csv = p.page.get_attribute("[data-action=csv]", "href")
+        assert f"from={tashkent_day(-6)}" in csv and "format=csv" in csv
+        assert p.js("h => fetch(h).then(r => r.headers.get('Content-Type'))", csv).startswith("text/csv")
         cells = p.js("[...document.querySelectorAll('rect[data-hour]')].map(c => +c.dataset.count)")
         by_hour = {x["hour"]: x["orderCount"] for x in peak}
         assert cells == [by_hour.get(h, 0) for h in range(24)]

@@ -232,6 +232,16 @@ export function Analytics({ branches, isOwner, defaultBranch }) {
       {state.loading && !state.data && !state.error && <p class="empty">{t("loading")}</p>}
       {s && (
         <>
+          <p class="row end">
+            <a
+              class="btn ghost"
+              data-action="csv"
+              href={`${BASE}/summary${qs({ from: localDay(days - 1), to: localDay(0), branchId: branchId || undefined, format: "csv" })}`}
+              download={`oshxona-${localDay(days - 1)}-${localDay(0)}.csv`}
+            >
+              CSV ⤓
+            </a>
+          </p>
           <div class="kpis">
             {["totalOrders", "totalRevenue", "avgOrderValue", "completedOrders", "cancelledOrders"].map((k) =>
               s[k] === undefined ? null : (

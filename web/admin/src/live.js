@@ -41,7 +41,7 @@ export class BoardLive {
     this.orders = new Map(); // id -> order summary
     this.known = new Set(); // every id this board has shown
     this.loaded = false;
-    this.conn = "connecting"; // connecting | syncing | live | offline
+    this.conn = "connecting"; // connecting | syncing | live | offline | denied
     this.es = null;
     this.timer = null;
     this.backoff = BACKOFF_MIN;
