@@ -632,6 +632,25 @@ def test_board_on_a_tablet_held_upright(rt, panels):
     p.shot("15-board-portrait-tablet")
 
 
+def test_board_reads_more_than_one_page_of_waiting_orders(rt, panels):
+    """The API pages at 100: a column with more waiting orders is read page
+    by page, on the first load as on every re-sync."""
+    branch = rt.new_branch()
+    bid = str(branch["_id"])
+    customer = rt.customer()
+    items = [{"productId": rt.pid("Toʻy oshi"), "quantity": 1}]
+    ids = {rt.order(customer, body=rt.body(items=items, branch=bid))["_id"] for _ in range(105)}
+    p = panels("owner").sign_in()
+    p.page.goto(p.base + f"#/board/{bid}")
+    p.wait_live()
+    wait_until(lambda: p.page.locator(".col-pending [data-order-id]").count() == 105, 10,
+               what="105 waiting orders")
+    shown = set(p.js("[...document.querySelectorAll('.col-pending [data-order-id]')]"
+                     ".map(e => e.dataset.orderId)"))
+    assert shown == ids
+    assert p.page.inner_text("[data-testid=pending-badge]") == "105"
+
+
 def test_analytics_dashboard(rt, panels):
     job = ROOT / "build" / "bin" / "analytics-rollup"
     if job.exists():

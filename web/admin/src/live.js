@@ -9,7 +9,8 @@ import { get, qs } from "./api.js";
 const AUTH_CHECK_EVERY = 4; // failed connects between two "am I still signed in?" checks
 
 export const ACTIVE = ["pending", "confirmed", "preparing", "ready", "delivering"];
-const PAGE = 100;
+const PAGE = 100; // the API's largest page
+const PAGES_MAX = 5;
 const BACKOFF_MIN = 500;
 const BACKOFF_MAX = 4000;
 
@@ -128,12 +129,10 @@ export class BoardLive {
     if (this.conn !== "offline") this.setConn("syncing");
     const startedAt = this.seq();
     try {
-      const pages = await Promise.all(
-        ACTIVE.map((status) => get(`/api/admin/orders${qs({ branch: this.branchId, status, limit: PAGE })}`)),
-      );
+      const lists = await Promise.all(ACTIVE.map((status) => this.readStatus(status)));
       if (epoch !== this.epoch) return;
       const fresh = new Map();
-      for (const p of pages) for (const o of p.data || []) fresh.set(o._id, o);
+      for (const list of lists) for (const o of list) fresh.set(o._id, o);
       // Events that arrived while the lists were read may be newer than
       // what the lists say: keep the higher version of each order.
       for (const [id, o] of this.orders) {
@@ -168,6 +167,18 @@ export class BoardLive {
       // The API answered badly (nginx restarting): reconnect and retry.
       if (this.es) this.es.onerror();
     }
+  }
+
+  // Every order of one status, a page of PAGE at a time (a busy evening
+  // can leave more than one page of orders waiting in one column).
+  async readStatus(status) {
+    const out = [];
+    for (let offset = 0; offset < PAGES_MAX * PAGE; offset += PAGE) {
+      const p = await get(`/api/admin/orders${qs({ branch: this.branchId, status, limit: PAGE, offset })}`);
+      out.push(...(p.data || []));
+      if (out.length >= (p.total || 0) || !(p.data || []).length) break;
+    }
+    return out;
   }
 
   seq() {
