@@ -7,6 +7,9 @@ import { t, money, localName } from "./i18n.js";
 import { toast, errorText, useLoad } from "./ui.jsx";
 
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+// Hours are typed as 24-hour HH:MM text: <input type=time> follows the
+// device's locale (12:00 AM on an English tablet) and cannot say 24:00,
+// which the API takes as "until midnight".
 
 export function Branches({ branches }) {
   return (
@@ -112,7 +115,10 @@ export function BranchSettings({ id, onSaved }) {
                   <td>
                     {h && (
                       <input
-                        type="time"
+                        type="text"
+                        inputMode="numeric"
+                        pattern="([01][0-9]|2[0-3]):[0-5][0-9]"
+                        placeholder="HH:MM"
                         aria-label={`${t(d)} ${t("open")}`}
                         value={h.open}
                         onInput={(e) => setDay(d, { ...h, open: e.currentTarget.value })}
@@ -125,6 +131,7 @@ export function BranchSettings({ id, onSaved }) {
                         type="text"
                         inputMode="numeric"
                         pattern="([01][0-9]|2[0-3]):[0-5][0-9]|24:00"
+                        placeholder="HH:MM"
                         aria-label={`${t(d)} ${t("close")}`}
                         value={h.close}
                         onInput={(e) => setDay(d, { ...h, close: e.currentTarget.value })}
