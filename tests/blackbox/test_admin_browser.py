@@ -328,6 +328,7 @@ def test_two_staff_racing_on_one_order_one_wins_the_other_sees_the_truth(rt, pan
         p.page.route("**/api/orders/*/status", lambda route: held.append(route))
     for p in (a, b):
         p.card(d["_id"]).locator("[data-action=next]").click()
+    # (wait_for_timeout lets playwright deliver the route events to us.)
     wait_until(lambda: (a.page.wait_for_timeout(20), len(held) == 2)[1], 5, what="both PUTs")
     for route in held:
         route.continue_()
