@@ -652,6 +652,17 @@ def test_board_reads_more_than_one_page_of_waiting_orders(rt, panels):
     assert p.page.inner_text("[data-testid=pending-badge]") == "105"
 
 
+def test_board_keeps_unfinished_orders_of_earlier_days(rt, panels):
+    """The API lists today unless told; an order placed before midnight and
+    still being cooked must stay on the board."""
+    from bson import ObjectId
+    _, d = place(rt)
+    rt.db.orders.update_one({"_id": ObjectId(d["_id"])}, {"$set": {"localDay": tashkent_day(-1)}})
+    p = panels("chilonzor").sign_in()
+    p.wait_live()
+    p.card(d["_id"]).wait_for(timeout=5000)
+
+
 def test_analytics_dashboard(rt, panels):
     job = ROOT / "build" / "bin" / "analytics-rollup"
     if job.exists():

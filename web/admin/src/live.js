@@ -5,12 +5,17 @@
 // re-sync is what makes a reconnect lose nothing.
 
 import { get, qs } from "./api.js";
+import { localDay } from "./i18n.js";
 
 const AUTH_CHECK_EVERY = 4; // failed connects between two "am I still signed in?" checks
 
 export const ACTIVE = ["pending", "confirmed", "preparing", "ready", "delivering"];
 const PAGE = 100; // the API's largest page
 const PAGES_MAX = 5;
+// The API lists one Tashkent day unless told (and at most 31): the board
+// asks for a week, so an order placed before midnight and still cooking,
+// or one forgotten on "ready" for days, stays on it.
+const LOOKBACK_DAYS = 7;
 const BACKOFF_MIN = 500;
 const BACKOFF_MAX = 4000;
 
@@ -174,7 +179,9 @@ export class BoardLive {
   async readStatus(status) {
     const out = [];
     for (let offset = 0; offset < PAGES_MAX * PAGE; offset += PAGE) {
-      const p = await get(`/api/admin/orders${qs({ branch: this.branchId, status, limit: PAGE, offset })}`);
+      const p = await get(
+        `/api/admin/orders${qs({ branch: this.branchId, status, from: localDay(LOOKBACK_DAYS - 1), to: localDay(0), limit: PAGE, offset })}`,
+      );
       out.push(...(p.data || []));
       if (out.length >= (p.total || 0) || !(p.data || []).length) break;
     }

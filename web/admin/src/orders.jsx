@@ -349,7 +349,7 @@ export function OrderDetails({ id, live, me }) {
 // -------------------------------------------------------------- list
 
 const LIST_LIMIT = 20;
-const DAY_CHOICES = [1, 7, 30, 90];
+const DAY_CHOICES = [1, 7, 30]; // the API lists at most 31 days at once
 
 export function OrdersList({ branches, defaultBranch, isOwner }) {
   const [branch, setBranch] = useState(isOwner ? "" : defaultBranch || "");
