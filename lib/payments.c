@@ -1,0 +1,829 @@
+/*
+ * payments.c - Payme and Click transactions in MongoDB, and what their
+ * outcome does to the order.
+ *
+ * FerretDB makes no update atomic (FACTS.md), so a transaction's state is
+ * never a field someone updates: it is read from claims, each an insert
+ * under a unique _id in payment_claims that exactly one writer wins:
+ *   payments            {_id: "<provider>:<ext id>"}  the transaction as created
+ *   payment_claims      {_id: "<provider>:<ext id>:end"}     perform | cancel | reject
+ *                       {_id: "<provider>:<ext id>:refund"}  cancel after perform
+ *                       {_id: "payme-active:<order>:<n>"}    the order's one open Payme
+ *                                                            transaction (n moves past
+ *                                                            cancelled ones)
+ *                       {_id: "paid:<order>:<n>"}            the order's one payment, any
+ *                                                            provider, taken before perform
+ * A perform racing a cancel, two creates racing for one order, a Payme
+ * perform racing a Click complete: each has exactly one winner, on
+ * FerretDB and on MongoDB alike. The order document only mirrors the
+ * outcome (paymentStatus), written through a versioned order event.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oshxona.h"
+#include "payments.h"
+
+#define PAYMENTS_TX       "payments"
+#define PAYMENTS_CLAIMS   "payment_claims"
+#define PAYMENTS_SLOTS    64 /* cancelled attempts per order before we give up */
+#define ORDER_WRITE_TRIES 8
+
+/* ----------------------------------------------------------- config */
+
+static const char *
+payments_env(const char *name, const char *fallback)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : fallback;
+}
+
+void
+payments_config_load(struct payments_config *cfg)
+{
+	cfg->payme_merchant_id = payments_env("PAYME_MERCHANT_ID", "");
+	cfg->payme_key = payments_env("PAYME_KEY", "");
+	cfg->payme_checkout = payments_env("PAYME_CHECKOUT_URL", "https://checkout.paycom.uz");
+	cfg->click_service_id = payments_env("CLICK_SERVICE_ID", "");
+	cfg->click_merchant_id = payments_env("CLICK_MERCHANT_ID", "");
+	cfg->click_secret_key = payments_env("CLICK_SECRET_KEY", "");
+	cfg->click_checkout =
+	    payments_env("CLICK_CHECKOUT_URL", "https://my.click.uz/services/pay");
+	cfg->return_url = payments_env("PAYMENT_RETURN_URL", payments_env("USER_FRONTEND_URL", ""));
+}
+
+int
+payments_payme_ready(const struct payments_config *cfg)
+{
+	return *cfg->payme_merchant_id != '\0' && *cfg->payme_key != '\0';
+}
+
+int
+payments_click_ready(const struct payments_config *cfg)
+{
+	return *cfg->click_service_id != '\0' && *cfg->click_merchant_id != '\0' &&
+	       *cfg->click_secret_key != '\0';
+}
+
+/* ----------------------------------------------------------- base64 */
+
+static const char payments_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+size_t
+payments_base64_encode(const unsigned char *in, size_t len, char *out, size_t outlen)
+{
+	size_t o = 0, i;
+
+	if (len > (SIZE_MAX - 3) / 4 * 3 || outlen < (len + 2) / 3 * 4 + 1)
+		return 0;
+	for (i = 0; i + 3 <= len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = payments_b64[v >> 18 & 63];
+		out[o++] = payments_b64[v >> 12 & 63];
+		out[o++] = payments_b64[v >> 6 & 63];
+		out[o++] = payments_b64[v & 63];
+	}
+	if (len - i == 1) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		out[o++] = payments_b64[v >> 18 & 63];
+		out[o++] = payments_b64[v >> 12 & 63];
+		out[o++] = '=';
+		out[o++] = '=';
+	} else if (len - i == 2) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+		out[o++] = payments_b64[v >> 18 & 63];
+		out[o++] = payments_b64[v >> 12 & 63];
+		out[o++] = payments_b64[v >> 6 & 63];
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static int
+payments_b64_value(char c)
+{
+	const char *p = c != '\0' ? strchr(payments_b64, c) : NULL;
+
+	return p != NULL ? (int)(p - payments_b64) : -1;
+}
+
+int
+payments_base64_decode(const char *in, size_t len, unsigned char *out, size_t outlen, size_t *n)
+{
+	size_t o = 0;
+
+	if (len % 4 != 0)
+		return -1;
+	for (size_t i = 0; i < len; i += 4) {
+		int v[4], pad = 0;
+		for (int k = 0; k < 4; k++) {
+			if (in[i + k] == '=' && i + 4 == len && k >= 2) {
+				v[k] = 0;
+				pad++;
+				continue;
+			}
+			/* '=' only at the end, and nothing but '=' after one. */
+			if (pad > 0 || (v[k] = payments_b64_value(in[i + k])) < 0)
+				return -1;
+		}
+		if ((pad == 1 && (v[2] & 3) != 0) || (pad == 2 && (v[1] & 15) != 0))
+			return -1;
+		if (o + 3 - (size_t)pad + 1 > outlen)
+			return -1;
+		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+		if (pad < 2)
+			out[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
+		if (pad < 1)
+			out[o++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
+	}
+	if (o + 1 > outlen)
+		return -1;
+	out[o] = '\0';
+	*n = o;
+	return 0;
+}
+
+/* ------------------------------------------------------ money, text */
+
+int
+payments_parse_amount(const char *s, int64_t *tiyin)
+{
+	int64_t whole = 0, frac = 0;
+	size_t digits = 0, decimals = 0;
+	const char *p = s;
+
+	for (; *p >= '0' && *p <= '9'; p++, digits++) {
+		if (digits == 12)
+			return -1;
+		whole = whole * 10 + (*p - '0');
+	}
+	if (digits == 0)
+		return -1;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++, decimals++) {
+			if (decimals == 2)
+				return -1;
+			frac = frac * 10 + (*p - '0');
+		}
+		if (decimals == 0)
+			return -1;
+		if (decimals == 1)
+			frac *= 10;
+	}
+	if (*p != '\0')
+		return -1;
+	*tiyin = whole * 100 + frac;
+	return 0;
+}
+
+char *
+payments_text(const char *language, int64_t number, enum payments_effect effect,
+              const char *provider)
+{
+	static const char *const uz[] = {"toʻlov qabul qilindi", "toʻlov bekor qilindi",
+	                                 "pul qaytarildi"};
+	static const char *const ru[] = {"оплата получена", "оплата отменена", "деньги возвращены"};
+	int is_ru = language != NULL && strcmp(language, "ru") == 0;
+	const char *name = provider != NULL && strcmp(provider, "click") == 0 ? "Click" : "Payme";
+	char buf[256];
+	int n = snprintf(buf, sizeof(buf), "%s%lld: %s (%s)", is_ru ? "Заказ №" : "Buyurtma #",
+	                 (long long)number, is_ru ? ru[effect] : uz[effect], name);
+
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		abort();
+	return xstrdup(buf);
+}
+
+/* ----------------------------------------------------- transactions */
+
+static void
+payments_key(char *out, size_t outlen, const char *provider, const char *ext_id, const char *suffix)
+{
+	snprintf(out, outlen, "%s:%s%s%s", provider, ext_id, suffix ? ":" : "",
+	         suffix ? suffix : "");
+}
+
+static void
+payments_copy(char *dst, size_t dstlen, const char *src)
+{
+	snprintf(dst, dstlen, "%s", src != NULL ? src : "");
+}
+
+/* One document by _id from collection: 1, 0 or -1 (error set). */
+static int
+payments_find(mongoc_client_t *client, const char *collection, const char *id, bson_t **out,
+              bson_error_t *error)
+{
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(id));
+	int rc = db_find_one(client, collection, filter, NULL, out, error);
+
+	bson_destroy(filter);
+	return rc;
+}
+
+/* The state the claims on a transaction give it. */
+static int
+payments_tx_state(mongoc_client_t *client, struct payment_tx *tx, bson_error_t *error)
+{
+	char key[128];
+	bson_t *end = NULL, *refund = NULL;
+	const char *kind;
+	int rc;
+
+	tx->state = PAYMENT_CREATED;
+	tx->perform_time = tx->cancel_time = 0;
+	tx->reason = 0;
+	tx->rejected = 0;
+	payments_key(key, sizeof(key), tx->provider, tx->ext_id, "end");
+	rc = payments_find(client, PAYMENTS_CLAIMS, key, &end, error);
+	if (rc <= 0)
+		return rc;
+	kind = db_doc_utf8(end, "kind");
+	if (kind != NULL && strcmp(kind, "perform") == 0) {
+		tx->state = PAYMENT_PERFORMED;
+		tx->perform_time = db_doc_int(end, "at", 0);
+		payments_key(key, sizeof(key), tx->provider, tx->ext_id, "refund");
+		rc = payments_find(client, PAYMENTS_CLAIMS, key, &refund, error);
+		if (rc == 1) {
+			tx->state = PAYMENT_REFUNDED;
+			tx->cancel_time = db_doc_int(refund, "at", 0);
+			tx->reason = (int)db_doc_int(refund, "reason", 0);
+		}
+	} else if (kind != NULL && strcmp(kind, "reject") == 0) {
+		tx->state = PAYMENT_CANCELLED;
+		tx->rejected = (int)db_doc_int(end, "reason", PAYME_ERR_CANNOT_PERFORM);
+		tx->cancel_time = db_doc_int(end, "at", 0);
+	} else {
+		tx->state = PAYMENT_CANCELLED;
+		tx->cancel_time = db_doc_int(end, "at", 0);
+		tx->reason = (int)db_doc_int(end, "reason", 0);
+	}
+	bson_destroy(end);
+	if (refund != NULL)
+		bson_destroy(refund);
+	return rc < 0 ? -1 : 0;
+}
+
+static void
+payments_tx_from_doc(const bson_t *doc, struct payment_tx *tx)
+{
+	memset(tx, 0, sizeof(*tx));
+	payments_copy(tx->provider, sizeof(tx->provider), db_doc_utf8(doc, "provider"));
+	payments_copy(tx->ext_id, sizeof(tx->ext_id), db_doc_utf8(doc, "extId"));
+	payments_copy(tx->txn, sizeof(tx->txn), db_doc_utf8(doc, "transaction"));
+	db_doc_oid(doc, "order", &tx->order);
+	tx->amount = db_doc_int(doc, "amount", 0);
+	tx->provider_time = db_doc_int(doc, "providerTime", 0);
+	tx->create_time = db_doc_int(doc, "createTime", 0);
+	tx->prepare_id = db_doc_int(doc, "prepareId", 0);
+	payments_copy(tx->click_amount, sizeof(tx->click_amount), db_doc_utf8(doc, "clickAmount"));
+	payments_copy(tx->click_service_id, sizeof(tx->click_service_id),
+	              db_doc_utf8(doc, "clickServiceId"));
+}
+
+int
+payments_tx_load(mongoc_client_t *client, const char *provider, const char *ext_id,
+                 struct payment_tx *tx, bson_error_t *error)
+{
+	char key[128];
+	bson_t *doc = NULL;
+	int rc;
+
+	payments_key(key, sizeof(key), provider, ext_id, NULL);
+	rc = payments_find(client, PAYMENTS_TX, key, &doc, error);
+	if (rc <= 0)
+		return rc;
+	payments_tx_from_doc(doc, tx);
+	bson_destroy(doc);
+	return payments_tx_state(client, tx, error) < 0 ? -1 : 1;
+}
+
+int
+payments_tx_create(mongoc_client_t *client, struct payment_tx *tx, bson_error_t *error)
+{
+	char key[128];
+	bson_oid_t txn;
+	bson_t doc = BSON_INITIALIZER;
+	int rc;
+
+	payments_key(key, sizeof(key), tx->provider, tx->ext_id, NULL);
+	bson_oid_init(&txn, NULL);
+	bson_oid_to_string(&txn, tx->txn);
+	BSON_APPEND_UTF8(&doc, "_id", key);
+	BSON_APPEND_UTF8(&doc, "provider", tx->provider);
+	BSON_APPEND_UTF8(&doc, "extId", tx->ext_id);
+	BSON_APPEND_UTF8(&doc, "transaction", tx->txn);
+	BSON_APPEND_OID(&doc, "order", &tx->order);
+	BSON_APPEND_INT64(&doc, "amount", tx->amount);
+	BSON_APPEND_INT64(&doc, "providerTime", tx->provider_time);
+	BSON_APPEND_INT64(&doc, "createTime", tx->create_time);
+	if (tx->prepare_id != 0)
+		BSON_APPEND_INT64(&doc, "prepareId", tx->prepare_id);
+	if (tx->click_amount[0] != '\0')
+		BSON_APPEND_UTF8(&doc, "clickAmount", tx->click_amount);
+	if (tx->click_service_id[0] != '\0')
+		BSON_APPEND_UTF8(&doc, "clickServiceId", tx->click_service_id);
+	BSON_APPEND_DATE_TIME(&doc, "createdAt", db_now_ms());
+	rc = db_insert(client, PAYMENTS_TX, &doc, error);
+	bson_destroy(&doc);
+	if (rc == 0) {
+		tx->state = PAYMENT_CREATED;
+		tx->perform_time = tx->cancel_time = 0;
+		tx->reason = tx->rejected = 0;
+		return 1;
+	}
+	if (!db_error_is_duplicate(error))
+		return -1;
+	rc = payments_tx_load(client, tx->provider, tx->ext_id, tx, error);
+	if (rc == 0)
+		bson_set_error(error, 0, 0, "transaction %s vanished", key);
+	return rc == 1 ? 0 : -1;
+}
+
+/* Inserts claim {_id: key, ...fields}: 1 won, 0 taken already, -1 error. */
+static int
+payments_claim(mongoc_client_t *client, const char *key, const char *kind, int64_t at, int reason,
+               const char *holder, bson_error_t *error)
+{
+	bson_t doc = BSON_INITIALIZER;
+	int rc;
+
+	BSON_APPEND_UTF8(&doc, "_id", key);
+	if (kind != NULL)
+		BSON_APPEND_UTF8(&doc, "kind", kind);
+	if (holder != NULL)
+		BSON_APPEND_UTF8(&doc, "tx", holder);
+	BSON_APPEND_INT64(&doc, "at", at);
+	if (reason != 0)
+		BSON_APPEND_INT32(&doc, "reason", reason);
+	rc = db_insert(client, PAYMENTS_CLAIMS, &doc, error);
+	bson_destroy(&doc);
+	if (rc == 0)
+		return 1;
+	return db_error_is_duplicate(error) ? 0 : -1;
+}
+
+/* Claims a transaction's end (or refund) as kind; reloads it when it lost. */
+static int
+payments_tx_end(mongoc_client_t *client, struct payment_tx *tx, const char *suffix,
+                const char *kind, int reason, int64_t now, bson_error_t *error)
+{
+	char key[128];
+	int rc;
+
+	payments_key(key, sizeof(key), tx->provider, tx->ext_id, suffix);
+	rc = payments_claim(client, key, kind, now, reason, NULL, error);
+	if (rc < 0)
+		return -1;
+	if (payments_tx_state(client, tx, error) < 0)
+		return -1;
+	return rc;
+}
+
+int
+payments_tx_perform(mongoc_client_t *client, struct payment_tx *tx, int64_t now,
+                    bson_error_t *error)
+{
+	return payments_tx_end(client, tx, "end", "perform", 0, now, error);
+}
+
+int
+payments_tx_cancel(mongoc_client_t *client, struct payment_tx *tx, int reason, int64_t now,
+                   bson_error_t *error)
+{
+	return payments_tx_end(client, tx, "end", "cancel", reason, now, error);
+}
+
+int
+payments_tx_reject(mongoc_client_t *client, struct payment_tx *tx, int code, int64_t now,
+                   bson_error_t *error)
+{
+	return payments_tx_end(client, tx, "end", "reject", code, now, error);
+}
+
+int
+payments_tx_refund(mongoc_client_t *client, struct payment_tx *tx, int reason, int64_t now,
+                   bson_error_t *error)
+{
+	return payments_tx_end(client, tx, "refund", "refund", reason, now, error);
+}
+
+/* The holder "<provider>:<ext id>" of a slot, loaded: 1, 0 unknown, -1. */
+static int
+payments_holder(mongoc_client_t *client, const char *holder, struct payment_tx *tx,
+                bson_error_t *error)
+{
+	char provider[8];
+	const char *colon = strchr(holder, ':');
+
+	if (colon == NULL || (size_t)(colon - holder) >= sizeof(provider))
+		return 0;
+	memcpy(provider, holder, (size_t)(colon - holder));
+	provider[colon - holder] = '\0';
+	return payments_tx_load(client, provider, colon + 1, tx, error);
+}
+
+/*
+ * Walks the slots "<prefix>:<order>:<n>" until this transaction holds one.
+ * judge decides about another holder: 1 move on (it was cancelled),
+ * or an enum payments_claim to stop with.
+ */
+static enum payments_claim
+payments_slots(mongoc_client_t *client, const char *prefix, const struct payment_tx *tx,
+               int64_t now, int (*judge)(mongoc_client_t *, struct payment_tx *, int64_t),
+               bson_error_t *error)
+{
+	char ohex[25], key[160], me[128];
+
+	bson_oid_to_string(&tx->order, ohex);
+	payments_key(me, sizeof(me), tx->provider, tx->ext_id, NULL);
+	for (int n = 0; n < PAYMENTS_SLOTS; n++) {
+		struct payment_tx other;
+		bson_t *doc = NULL;
+		const char *holder;
+		int rc, verdict;
+
+		snprintf(key, sizeof(key), "%s:%s:%d", prefix, ohex, n);
+		rc = payments_claim(client, key, NULL, now, 0, me, error);
+		if (rc < 0)
+			return PAYMENTS_CLAIM_ERROR;
+		if (rc == 1)
+			return PAYMENTS_CLAIM_OK;
+		if (payments_find(client, PAYMENTS_CLAIMS, key, &doc, error) != 1)
+			return PAYMENTS_CLAIM_ERROR;
+		holder = db_doc_utf8(doc, "tx");
+		if (holder != NULL && strcmp(holder, me) == 0) {
+			bson_destroy(doc);
+			return PAYMENTS_CLAIM_OK;
+		}
+		rc = holder != NULL ? payments_holder(client, holder, &other, error) : 0;
+		bson_destroy(doc);
+		if (rc < 0)
+			return PAYMENTS_CLAIM_ERROR;
+		/* A slot whose holder never got its document is a crash: skip. */
+		verdict = rc == 0 ? 1 : judge(client, &other, now);
+		if (verdict != 1)
+			return (enum payments_claim)verdict;
+	}
+	bson_set_error(error, 0, 0, "more than %d payment attempts for order %s", PAYMENTS_SLOTS,
+	               ohex);
+	return PAYMENTS_CLAIM_ERROR;
+}
+
+/* Another Payme transaction holds the order's active slot. */
+static int
+payments_judge_active(mongoc_client_t *client, struct payment_tx *other, int64_t now)
+{
+	bson_error_t error;
+
+	if (other->state == PAYMENT_CREATED && now - other->create_time > PAYME_TIMEOUT_MS) {
+		/* Expired: Payme's rules cancel it with reason 4. */
+		if (payments_tx_cancel(client, other, 4, now, &error) < 0) {
+			log_error("cancelling expired payme:%s: %s", other->ext_id, error.message);
+			return PAYMENTS_CLAIM_BUSY;
+		}
+	}
+	switch (other->state) {
+	case PAYMENT_CREATED:
+		return PAYMENTS_CLAIM_BUSY;
+	case PAYMENT_PERFORMED:
+	case PAYMENT_REFUNDED:
+		return PAYMENTS_CLAIM_PAID;
+	default:
+		return 1;
+	}
+}
+
+enum payments_claim
+payments_claim_active(mongoc_client_t *client, const struct payment_tx *tx, int64_t now,
+                      bson_error_t *error)
+{
+	return payments_slots(client, "payme-active", tx, now, payments_judge_active, error);
+}
+
+/* Another transaction holds a paid slot: paid, cancelled, or on its way. */
+static int
+payments_judge_paid(mongoc_client_t *client, struct payment_tx *other, int64_t now)
+{
+	(void)client;
+	(void)now;
+	switch (other->state) {
+	case PAYMENT_PERFORMED:
+	case PAYMENT_REFUNDED:
+		return PAYMENTS_CLAIM_PAID;
+	case PAYMENT_CREATED:
+		return PAYMENTS_CLAIM_BUSY;
+	default:
+		return 1;
+	}
+}
+
+enum payments_claim
+payments_claim_paid(mongoc_client_t *client, const struct payment_tx *tx, bson_error_t *error)
+{
+	return payments_slots(client, "paid", tx, db_now_ms(), payments_judge_paid, error);
+}
+
+int
+payments_statement(mongoc_client_t *client, int64_t from, int64_t to, json_object *arr,
+                   bson_error_t *error)
+{
+	mongoc_collection_t *coll = db_collection(client, PAYMENTS_TX);
+	bson_t *filter = BCON_NEW("provider", BCON_UTF8("payme"), "providerTime", "{", "$gte",
+	                          BCON_INT64(from), "$lte", BCON_INT64(to), "}");
+	bson_t *opts = BCON_NEW("sort", "{", "providerTime", BCON_INT32(1), "}", "limit",
+	                        BCON_INT64(PAYMENTS_STATEMENT_MAX));
+	mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+	const bson_t *doc;
+	int rc = 0;
+
+	while (rc == 0 && mongoc_cursor_next(cursor, &doc)) {
+		struct payment_tx tx;
+		payments_tx_from_doc(doc, &tx);
+		if (payments_tx_state(client, &tx, error) < 0)
+			rc = -1;
+		else if (tx.rejected == 0)
+			json_object_array_add(arr, payme_tx_statement(&tx));
+	}
+	if (rc == 0 && mongoc_cursor_error(cursor, error))
+		rc = -1;
+	mongoc_cursor_destroy(cursor);
+	bson_destroy(opts);
+	bson_destroy(filter);
+	mongoc_collection_destroy(coll);
+	return rc;
+}
+
+/* ------------------------------------------------------------ orders */
+
+enum payments_order_state
+payments_order_check(mongoc_client_t *client, const char *order_hex, const char *provider,
+                     int64_t amount, bson_t **order, bson_error_t *error)
+{
+	bson_oid_t id;
+	bson_t *filter;
+	const char *method, *status, *paid;
+	int rc;
+
+	*order = NULL;
+	if (parse_oid(order_hex, &id) != 0)
+		return PAYMENTS_ORDER_NOT_FOUND;
+	filter = BCON_NEW("_id", BCON_OID(&id));
+	rc = db_find_one(client, "orders", filter, NULL, order, error);
+	bson_destroy(filter);
+	if (rc < 0)
+		return PAYMENTS_ORDER_ERROR;
+	if (rc == 0)
+		return PAYMENTS_ORDER_NOT_FOUND;
+	method = db_doc_utf8(*order, "paymentMethod");
+	status = db_doc_utf8(*order, "status");
+	paid = db_doc_utf8(*order, "paymentStatus");
+	if (method == NULL || strcmp(method, provider) != 0)
+		return PAYMENTS_ORDER_WRONG_METHOD;
+	if (paid != NULL && (strcmp(paid, "paid") == 0 || strcmp(paid, "refunded") == 0))
+		return PAYMENTS_ORDER_PAID;
+	if (status == NULL || strcmp(status, "cancelled") == 0)
+		return PAYMENTS_ORDER_CANCELLED;
+	if (amount >= 0 && amount != db_doc_int(*order, "total", -1) * 100)
+		return PAYMENTS_ORDER_AMOUNT;
+	return PAYMENTS_ORDER_OK;
+}
+
+static const char *const payments_status_of[] = {
+    [PAYMENTS_EFFECT_PAID] = "paid",
+    [PAYMENTS_EFFECT_CANCELLED] = "cancelled",
+    [PAYMENTS_EFFECT_REFUNDED] = "refunded",
+};
+
+/*
+ * What effect does to an order now showing paid_status (payment by
+ * holder) and status: 0 nothing to do, 1 write *to_status (the order's
+ * status after it: a pending order is cancelled with its payment).
+ */
+static int
+payments_decide(enum payments_effect effect, const char *me, const char *paid_status,
+                const char *holder, const char *status, const char **to_status)
+{
+	int mine = holder != NULL && strcmp(holder, me) == 0;
+	int paid = strcmp(paid_status, "paid") == 0 || strcmp(paid_status, "refunded") == 0;
+
+	*to_status = status;
+	switch (effect) {
+	case PAYMENTS_EFFECT_PAID:
+		if (paid && !mine)
+			log_error("order paid by %s and by %s", holder ? holder : "?", me);
+		return !paid;
+	case PAYMENTS_EFFECT_CANCELLED:
+		if (paid)
+			return 0;
+		if (strcmp(status, "pending") == 0)
+			*to_status = "cancelled";
+		return strcmp(paid_status, "cancelled") != 0 || strcmp(*to_status, status) != 0;
+	case PAYMENTS_EFFECT_REFUNDED:
+		return mine && strcmp(paid_status, "paid") == 0;
+	}
+	return 0;
+}
+
+/* The order's statusHistory with one more entry, into set. */
+static void
+payments_history(bson_t *set, const bson_t *order, const char *status, const char *message,
+                 int64_t at)
+{
+	bson_t hist, entry;
+	bson_iter_t it, h;
+	size_t n = 0;
+	char k[24];
+
+	BSON_APPEND_ARRAY_BEGIN(set, "statusHistory", &hist);
+	if (bson_iter_init_find(&it, order, "statusHistory") && BSON_ITER_HOLDS_ARRAY(&it) &&
+	    bson_iter_recurse(&it, &h)) {
+		while (bson_iter_next(&h)) {
+			snprintf(k, sizeof(k), "%zu", n++);
+			bson_append_iter(&hist, k, -1, &h);
+		}
+	}
+	snprintf(k, sizeof(k), "%zu", n);
+	BSON_APPEND_DOCUMENT_BEGIN(&hist, k, &entry);
+	BSON_APPEND_UTF8(&entry, "status", status);
+	BSON_APPEND_UTF8(&entry, "message", message);
+	BSON_APPEND_DATE_TIME(&entry, "timestamp", at);
+	BSON_APPEND_NULL(&entry, "updatedBy");
+	bson_append_document_end(&hist, &entry);
+	bson_append_array_end(set, &hist);
+}
+
+/* One attempt: 1 written, 0 nothing to do, 2 lost the version race, -1 error. */
+static int
+payments_order_write(mongoc_client_t *client, const struct payment_tx *tx,
+                     enum payments_effect effect, const bson_t *order, bson_error_t *error)
+{
+	const char *paid_status = db_doc_utf8(order, "paymentStatus");
+	const char *status = db_doc_utf8(order, "status"), *to;
+	const char *holder = NULL, *message = "Payment cancelled";
+	int64_t version = db_doc_int(order, "version", 0), now = db_now_ms();
+	char me[128], ohex[25], event_id[48];
+	bson_t event = BSON_INITIALIZER, filter = BSON_INITIALIZER, update = BSON_INITIALIZER;
+	bson_t set, pay;
+	bson_iter_t it, sub;
+	mongoc_collection_t *coll;
+	bool ok;
+	int rc;
+
+	payments_key(me, sizeof(me), tx->provider, tx->ext_id, NULL);
+	if (bson_iter_init_find(&it, order, "payment") && BSON_ITER_HOLDS_DOCUMENT(&it) &&
+	    bson_iter_recurse(&it, &sub) && bson_iter_find(&sub, "transaction") &&
+	    BSON_ITER_HOLDS_UTF8(&sub))
+		holder = bson_iter_utf8(&sub, NULL);
+	if (!payments_decide(effect, me, paid_status ? paid_status : "pending", holder,
+	                     status ? status : "pending", &to))
+		return 0;
+
+	/* The claim first, as for every order write (FACTS.md). */
+	bson_oid_to_string(&tx->order, ohex);
+	snprintf(event_id, sizeof(event_id), "%s:%lld", ohex, (long long)(version + 1));
+	BSON_APPEND_UTF8(&event, "_id", event_id);
+	BSON_APPEND_OID(&event, "order", &tx->order);
+	BSON_APPEND_INT64(&event, "version", version + 1);
+	BSON_APPEND_UTF8(&event, "kind", "payment");
+	BSON_APPEND_UTF8(&event, "from", status ? status : "");
+	BSON_APPEND_UTF8(&event, "to", to ? to : "");
+	BSON_APPEND_UTF8(&event, "paymentStatus", payments_status_of[effect]);
+	BSON_APPEND_UTF8(&event, "transaction", me);
+	BSON_APPEND_UTF8(&event, "byKind", tx->provider);
+	BSON_APPEND_DATE_TIME(&event, "at", now);
+	rc = db_insert(client, "order_events", &event, error);
+	bson_destroy(&event);
+	if (rc != 0)
+		return db_error_is_duplicate(error) ? 2 : -1;
+
+	BSON_APPEND_OID(&filter, "_id", &tx->order);
+	BSON_APPEND_INT64(&filter, "version", version);
+	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
+	BSON_APPEND_UTF8(&set, "paymentStatus", payments_status_of[effect]);
+	BSON_APPEND_DOCUMENT_BEGIN(&set, "payment", &pay);
+	BSON_APPEND_UTF8(&pay, "provider", tx->provider);
+	BSON_APPEND_UTF8(&pay, "transaction", me);
+	BSON_APPEND_INT64(&pay, "amount", tx->amount / 100);
+	if (tx->perform_time != 0)
+		BSON_APPEND_DATE_TIME(&pay, "paidAt", tx->perform_time);
+	if (tx->cancel_time != 0)
+		BSON_APPEND_DATE_TIME(
+		    &pay, effect == PAYMENTS_EFFECT_REFUNDED ? "refundedAt" : "cancelledAt",
+		    tx->cancel_time);
+	bson_append_document_end(&set, &pay);
+	BSON_APPEND_INT64(&set, "version", version + 1);
+	BSON_APPEND_DATE_TIME(&set, "updatedAt", now);
+	if (to != NULL && status != NULL && strcmp(to, status) != 0) {
+		BSON_APPEND_UTF8(&set, "status", to);
+		payments_history(&set, order, to, message, now);
+	}
+	bson_append_document_end(&update, &set);
+	coll = db_collection(client, "orders");
+	ok = mongoc_collection_update_one(coll, &filter, &update, NULL, NULL, error);
+	mongoc_collection_destroy(coll);
+	bson_destroy(&update);
+	bson_destroy(&filter);
+	return ok ? 1 : -1;
+}
+
+int
+payments_order_apply(mongoc_client_t *client, const struct payment_tx *tx,
+                     enum payments_effect effect, bson_t **changed, bson_error_t *error)
+{
+	bson_t *filter = BCON_NEW("_id", BCON_OID(&tx->order)), *order = NULL;
+	int rc = -1;
+
+	*changed = NULL;
+	for (int tries = 0; tries < ORDER_WRITE_TRIES; tries++) {
+		int found = db_find_one(client, "orders", filter, NULL, &order, error);
+		if (found <= 0) {
+			if (found == 0)
+				log_error("payment %s:%s names a missing order", tx->provider,
+				          tx->ext_id);
+			rc = found;
+			break;
+		}
+		rc = payments_order_write(client, tx, effect, order, error);
+		bson_destroy(order);
+		order = NULL;
+		if (rc != 2)
+			break;
+		/* Someone changed the order first: read it again and redo. */
+		rc = -1;
+		bson_set_error(error, 0, 0, "the order keeps changing");
+	}
+	if (rc == 1 && db_find_one(client, "orders", filter, NULL, changed, error) < 0)
+		rc = -1;
+	bson_destroy(filter);
+	return rc < 0 ? -1 : 0;
+}
+
+void
+payments_announce(mongoc_client_t *client, const bson_t *order, enum payments_effect effect,
+                  const char *provider)
+{
+	static const char *const keep[] = {
+	    "_id",           "number",  "status",    "version",  "orderType", "paymentMethod",
+	    "paymentStatus", "payment", "total",     "items",    "customer",  "tableNumber",
+	    "address",       "phone",   "createdAt", "updatedAt"};
+	json_object *summary =
+	    json_from_bson_pick(order, keep, sizeof(keep) / sizeof(keep[0]), NULL);
+	const char *status = db_doc_utf8(order, "status"), *language = "uz";
+	int64_t chat = 0, number = db_doc_int(order, "number", 0);
+	char hex[25], ohex[25];
+	bson_oid_t oid;
+	bson_iter_t it, sub;
+	char *text;
+
+	if (bson_iter_init_find(&it, order, "customer") && BSON_ITER_HOLDS_DOCUMENT(&it) &&
+	    bson_iter_recurse(&it, &sub)) {
+		while (bson_iter_next(&sub)) {
+			if (strcmp(bson_iter_key(&sub), "language") == 0 &&
+			    BSON_ITER_HOLDS_UTF8(&sub))
+				language = bson_iter_utf8(&sub, NULL);
+			else if (strcmp(bson_iter_key(&sub), "telegramId") == 0)
+				chat = bson_iter_as_int64(&sub);
+		}
+	}
+	if (effect == PAYMENTS_EFFECT_CANCELLED && status != NULL &&
+	    strcmp(status, "cancelled") == 0) {
+		/* The order went with its payment: say both in one message. */
+		char *line = payments_text(language, number, effect, provider);
+		const char *colon = strstr(line, ": ");
+		text =
+		    telegram_status_text(language, number, "cancelled", colon ? colon + 2 : line);
+		free(line);
+	} else {
+		text = payments_text(language, number, effect, provider);
+	}
+	db_doc_oid(order, "_id", &oid);
+	bson_oid_to_string(&oid, ohex);
+	if (db_doc_oid(order, "branch", &oid) == 0) {
+		bson_oid_to_string(&oid, hex);
+		notify_publish(client, "branch", hex, "order-updated", summary);
+	}
+	if (db_doc_oid(order, "user", &oid) == 0) {
+		json_object *ev = json_object_new_object();
+		bson_oid_to_string(&oid, hex);
+		json_object_object_add(ev, "orderId", json_object_new_string(ohex));
+		json_object_object_add(ev, "number", json_object_new_int64(number));
+		json_object_object_add(ev, "status", json_object_new_string(status ? status : ""));
+		json_object_object_add(
+		    ev, "paymentStatus",
+		    json_object_new_string(db_doc_utf8(order, "paymentStatus")
+		                               ? db_doc_utf8(order, "paymentStatus")
+		                               : ""));
+		json_object_object_add(ev, "message", json_object_new_string(text));
+		notify_publish(client, "user", hex, "payment-updated", ev);
+		json_object_put(ev);
+	}
+	if (chat != 0)
+		notify_telegram(client, chat, text);
+	free(text);
+	json_object_put(summary);
+}
