@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "oshxona.h"
 #include "payments.h"
@@ -28,7 +29,10 @@
 #define PAYMENTS_TX       "payments"
 #define PAYMENTS_CLAIMS   "payment_claims"
 #define PAYMENTS_SLOTS    64 /* cancelled attempts per order before we give up */
-#define ORDER_WRITE_TRIES 8
+#define ORDER_WRITE_TRIES 12
+#define PAYMENTS_MOVE_ON  -1 /* a slot's holder was cancelled: try the next slot */
+/* A paid slot held by a cancelled payment that cancels its order. */
+#define PAYMENTS_TOMBSTONE "cancel-order:"
 
 /* ----------------------------------------------------------- config */
 
@@ -429,18 +433,19 @@ payments_holder(mongoc_client_t *client, const char *holder, struct payment_tx *
 
 /*
  * Walks the slots "<prefix>:<order>:<n>" until this transaction holds one.
- * judge decides about another holder: 1 move on (it was cancelled),
- * or an enum payments_claim to stop with.
+ * judge decides about another holder: PAYMENTS_MOVE_ON (it was
+ * cancelled), or an enum payments_claim to stop with.
  */
 static enum payments_claim
 payments_slots(mongoc_client_t *client, const char *prefix, const struct payment_tx *tx,
-               int64_t now, int (*judge)(mongoc_client_t *, struct payment_tx *, int64_t),
-               bson_error_t *error)
+               int tombstone, int64_t now,
+               int (*judge)(mongoc_client_t *, struct payment_tx *, int64_t), bson_error_t *error)
 {
 	char ohex[25], key[160], me[128];
 
 	bson_oid_to_string(&tx->order, ohex);
-	payments_key(me, sizeof(me), tx->provider, tx->ext_id, NULL);
+	snprintf(me, sizeof(me), "%s%s:%s", tombstone ? PAYMENTS_TOMBSTONE : "", tx->provider,
+	         tx->ext_id);
 	for (int n = 0; n < PAYMENTS_SLOTS; n++) {
 		struct payment_tx other;
 		bson_t *doc = NULL;
@@ -460,13 +465,18 @@ payments_slots(mongoc_client_t *client, const char *prefix, const struct payment
 			bson_destroy(doc);
 			return PAYMENTS_CLAIM_OK;
 		}
+		if (holder != NULL &&
+		    strncmp(holder, PAYMENTS_TOMBSTONE, strlen(PAYMENTS_TOMBSTONE)) == 0) {
+			bson_destroy(doc);
+			return PAYMENTS_CLAIM_CANCELLED;
+		}
 		rc = holder != NULL ? payments_holder(client, holder, &other, error) : 0;
 		bson_destroy(doc);
 		if (rc < 0)
 			return PAYMENTS_CLAIM_ERROR;
 		/* A slot whose holder never got its document is a crash: skip. */
-		verdict = rc == 0 ? 1 : judge(client, &other, now);
-		if (verdict != 1)
+		verdict = rc == 0 ? PAYMENTS_MOVE_ON : judge(client, &other, now);
+		if (verdict != PAYMENTS_MOVE_ON)
 			return (enum payments_claim)verdict;
 	}
 	bson_set_error(error, 0, 0, "more than %d payment attempts for order %s", PAYMENTS_SLOTS,
@@ -494,7 +504,7 @@ payments_judge_active(mongoc_client_t *client, struct payment_tx *other, int64_t
 	case PAYMENT_REFUNDED:
 		return PAYMENTS_CLAIM_PAID;
 	default:
-		return 1;
+		return PAYMENTS_MOVE_ON;
 	}
 }
 
@@ -502,7 +512,7 @@ enum payments_claim
 payments_claim_active(mongoc_client_t *client, const struct payment_tx *tx, int64_t now,
                       bson_error_t *error)
 {
-	return payments_slots(client, "payme-active", tx, now, payments_judge_active, error);
+	return payments_slots(client, "payme-active", tx, 0, now, payments_judge_active, error);
 }
 
 /* Another transaction holds a paid slot: paid, cancelled, or on its way. */
@@ -518,14 +528,14 @@ payments_judge_paid(mongoc_client_t *client, struct payment_tx *other, int64_t n
 	case PAYMENT_CREATED:
 		return PAYMENTS_CLAIM_BUSY;
 	default:
-		return 1;
+		return PAYMENTS_MOVE_ON;
 	}
 }
 
 enum payments_claim
 payments_claim_paid(mongoc_client_t *client, const struct payment_tx *tx, bson_error_t *error)
 {
-	return payments_slots(client, "paid", tx, db_now_ms(), payments_judge_paid, error);
+	return payments_slots(client, "paid", tx, 0, db_now_ms(), payments_judge_paid, error);
 }
 
 int
@@ -682,6 +692,23 @@ payments_order_write(mongoc_client_t *client, const struct payment_tx *tx,
 	if (!payments_decide(effect, me, paid_status ? paid_status : "pending", holder,
 	                     status ? status : "pending", &to))
 		return 0;
+	/*
+	 * Cancelling the order with the payment: first the order's paid slot,
+	 * so no other transaction can be paying it meanwhile (the order
+	 * document may not show such a payment yet).
+	 */
+	if (to != NULL && status != NULL && strcmp(to, status) != 0) {
+		switch (payments_slots(client, "paid", tx, 1, now, payments_judge_paid, error)) {
+		case PAYMENTS_CLAIM_OK:
+		case PAYMENTS_CLAIM_CANCELLED:
+			break;
+		case PAYMENTS_CLAIM_PAID:
+		case PAYMENTS_CLAIM_BUSY:
+			return 0;
+		case PAYMENTS_CLAIM_ERROR:
+			return -1;
+		}
+	}
 
 	/* The claim first, as for every order write (FACTS.md). */
 	bson_oid_to_string(&tx->order, ohex);
@@ -753,9 +780,17 @@ payments_order_apply(mongoc_client_t *client, const struct payment_tx *tx,
 		order = NULL;
 		if (rc != 2)
 			break;
-		/* Someone changed the order first: read it again and redo. */
+		/*
+		 * Someone claimed the next version first; until the winner has
+		 * written the order a re-read shows the old version, so wait a
+		 * little (5 ms doubling to 80 ms) before reading it again.
+		 */
 		rc = -1;
 		bson_set_error(error, 0, 0, "the order keeps changing");
+		{
+			struct timespec ts = {0, (long)(5 << (tries < 4 ? tries : 4)) * 1000000L};
+			nanosleep(&ts, NULL);
+		}
 	}
 	if (rc == 1 && db_find_one(client, "orders", filter, NULL, changed, error) < 0)
 		rc = -1;

@@ -120,10 +120,11 @@ int payments_tx_refund(mongoc_client_t *client, struct payment_tx *tx, int reaso
                        bson_error_t *error);
 
 enum payments_claim {
-	PAYMENTS_CLAIM_OK,   /* the slot is this transaction's */
-	PAYMENTS_CLAIM_PAID, /* the order is paid by another transaction */
-	PAYMENTS_CLAIM_BUSY, /* another transaction holds the order now */
-	PAYMENTS_CLAIM_ERROR /* database error (error set) */
+	PAYMENTS_CLAIM_OK,        /* the slot is this transaction's */
+	PAYMENTS_CLAIM_PAID,      /* the order is paid by another transaction */
+	PAYMENTS_CLAIM_BUSY,      /* another transaction holds the order now */
+	PAYMENTS_CLAIM_CANCELLED, /* the order was cancelled with a payment */
+	PAYMENTS_CLAIM_ERROR      /* database error (error set) */
 };
 
 /*
@@ -139,7 +140,9 @@ enum payments_claim payments_claim_active(mongoc_client_t *client, const struct 
  * The one payment of an order, whichever provider: claims
  * "paid:<order>:<n>" before the transaction is performed, moving past
  * slots whose holder was cancelled instead. BUSY while a holder is
- * between its claim and its perform.
+ * between its claim and its perform; CANCELLED when a cancelled payment
+ * took the slot to cancel the order (payments_order_apply), so an order
+ * is never both cancelled that way and paid.
  */
 enum payments_claim payments_claim_paid(mongoc_client_t *client, const struct payment_tx *tx,
                                         bson_error_t *error);

@@ -209,6 +209,9 @@ payme_create(mongoc_client_t *client, struct payme_request *q, struct pending *p
 	case PAYMENTS_CLAIM_PAID:
 		rc = PAYME_ERR_ORDER_PAID;
 		break;
+	case PAYMENTS_CLAIM_CANCELLED:
+		rc = PAYME_ERR_ORDER_STATE;
+		break;
 	case PAYMENTS_CLAIM_ERROR:
 		return payme_db_error(q, &error);
 	}
@@ -281,6 +284,9 @@ payme_perform(mongoc_client_t *client, struct payme_request *q, struct pending *
 		case PAYMENTS_CLAIM_BUSY:
 			return payme_error(q->id, PAYME_ERR_CANNOT_PERFORM,
 			                   "Another payment of the order is in progress", NULL);
+		case PAYMENTS_CLAIM_CANCELLED:
+			return payme_error(q->id, PAYME_ERR_CANNOT_PERFORM,
+			                   "The order is cancelled", NULL);
 		case PAYMENTS_CLAIM_ERROR:
 			return payme_db_error(q, &error);
 		}
@@ -693,6 +699,9 @@ click_complete(struct req *r)
 			case PAYMENTS_CLAIM_PAID:
 				st = PAYMENTS_ORDER_PAID;
 				break;
+			case PAYMENTS_CLAIM_CANCELLED:
+				st = PAYMENTS_ORDER_CANCELLED;
+				break;
 			case PAYMENTS_CLAIM_BUSY:
 				click_send(r, f, 1, 0, CLICK_ERR_UPDATE,
 				           "Another payment of the order is in progress");
@@ -708,9 +717,13 @@ click_complete(struct req *r)
 			goto done;
 		}
 		if (st != PAYMENTS_ORDER_OK) {
-			/* Click returns the money on an error: end our side too. */
+			/*
+			 * Click returns the money on an error: end our side too,
+			 * leaving the order to whoever paid or cancelled it.
+			 */
 			code = click_order_refusal(st, &note);
-			click_cancel(client, &tx, code, &p);
+			if (payments_tx_cancel(client, &tx, code, db_now_ms(), &error) < 0)
+				log_error("click complete: database: %s", error.message);
 			click_send(r, f, 1, 0, code, note);
 			goto done;
 		}
