@@ -21,16 +21,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "oshxona.h"
+#include "order.h"
 #include "payments.h"
 
-#define PAYMENTS_TX       "payments"
-#define PAYMENTS_CLAIMS   "payment_claims"
-#define PAYMENTS_SLOTS    64 /* cancelled attempts per order before we give up */
-#define ORDER_WRITE_TRIES 12
-#define PAYMENTS_MOVE_ON  -1 /* a slot's holder was cancelled: try the next slot */
+#define PAYMENTS_TX      "payments"
+#define PAYMENTS_CLAIMS  "payment_claims"
+#define PAYMENTS_SLOTS   64 /* cancelled attempts per order before we give up */
+#define PAYMENTS_MOVE_ON -1 /* a slot's holder was cancelled: try the next slot */
 /* A paid slot held by a cancelled payment that cancels its order. */
 #define PAYMENTS_TOMBSTONE "cancel-order:"
 
@@ -639,57 +638,30 @@ payments_decide(enum payments_effect effect, const char *me, const char *paid_st
 	return 0;
 }
 
-/* The order's statusHistory with one more entry, into set. */
-static void
-payments_history(bson_t *set, const bson_t *order, const char *status, const char *message,
-                 int64_t at)
-{
-	bson_t hist, entry;
-	bson_iter_t it, h;
-	size_t n = 0;
-	char k[24];
+/* What payments_order_apply asks order_record_payment to write. */
+struct payments_write {
+	const struct payment_tx *tx;
+	enum payments_effect effect;
+};
 
-	BSON_APPEND_ARRAY_BEGIN(set, "statusHistory", &hist);
-	if (bson_iter_init_find(&it, order, "statusHistory") && BSON_ITER_HOLDS_ARRAY(&it) &&
-	    bson_iter_recurse(&it, &h)) {
-		while (bson_iter_next(&h)) {
-			snprintf(k, sizeof(k), "%zu", n++);
-			bson_append_iter(&hist, k, -1, &h);
-		}
-	}
-	snprintf(k, sizeof(k), "%zu", n);
-	BSON_APPEND_DOCUMENT_BEGIN(&hist, k, &entry);
-	BSON_APPEND_UTF8(&entry, "status", status);
-	BSON_APPEND_UTF8(&entry, "message", message);
-	BSON_APPEND_DATE_TIME(&entry, "timestamp", at);
-	BSON_APPEND_NULL(&entry, "updatedBy");
-	bson_append_document_end(&hist, &entry);
-	bson_append_array_end(set, &hist);
-}
-
-/* One attempt: 1 written, 0 nothing to do, 2 lost the version race, -1 error. */
+/* order_record_payment's decide: see order.h. */
 static int
-payments_order_write(mongoc_client_t *client, const struct payment_tx *tx,
-                     enum payments_effect effect, const bson_t *order, bson_error_t *error)
+payments_decide_write(mongoc_client_t *client, const bson_t *order, void *arg,
+                      struct order_payment *out, bson_error_t *error)
 {
+	const struct payments_write *w = arg;
+	const struct payment_tx *tx = w->tx;
 	const char *paid_status = db_doc_utf8(order, "paymentStatus");
-	const char *status = db_doc_utf8(order, "status"), *to;
-	const char *holder = NULL, *message = "Payment cancelled";
-	int64_t version = db_doc_int(order, "version", 0), now = db_now_ms();
-	char me[128], ohex[25], event_id[48];
-	bson_t event = BSON_INITIALIZER, filter = BSON_INITIALIZER, update = BSON_INITIALIZER;
-	bson_t set, pay;
+	const char *status = db_doc_utf8(order, "status"), *holder = NULL, *to;
 	bson_iter_t it, sub;
-	mongoc_collection_t *coll;
-	bool ok;
-	int rc;
+	char me[128];
 
 	payments_key(me, sizeof(me), tx->provider, tx->ext_id, NULL);
 	if (bson_iter_init_find(&it, order, "payment") && BSON_ITER_HOLDS_DOCUMENT(&it) &&
 	    bson_iter_recurse(&it, &sub) && bson_iter_find(&sub, "transaction") &&
 	    BSON_ITER_HOLDS_UTF8(&sub))
 		holder = bson_iter_utf8(&sub, NULL);
-	if (!payments_decide(effect, me, paid_status ? paid_status : "pending", holder,
+	if (!payments_decide(w->effect, me, paid_status ? paid_status : "pending", holder,
 	                     status ? status : "pending", &to))
 		return 0;
 	/*
@@ -698,7 +670,8 @@ payments_order_write(mongoc_client_t *client, const struct payment_tx *tx,
 	 * document may not show such a payment yet).
 	 */
 	if (to != NULL && status != NULL && strcmp(to, status) != 0) {
-		switch (payments_slots(client, "paid", tx, 1, now, payments_judge_paid, error)) {
+		switch (payments_slots(client, "paid", tx, 1, db_now_ms(), payments_judge_paid,
+		                       error)) {
 		case PAYMENTS_CLAIM_OK:
 		case PAYMENTS_CLAIM_CANCELLED:
 			break;
@@ -709,93 +682,44 @@ payments_order_write(mongoc_client_t *client, const struct payment_tx *tx,
 			return -1;
 		}
 	}
-
-	/* The claim first, as for every order write (FACTS.md). */
-	bson_oid_to_string(&tx->order, ohex);
-	snprintf(event_id, sizeof(event_id), "%s:%lld", ohex, (long long)(version + 1));
-	BSON_APPEND_UTF8(&event, "_id", event_id);
-	BSON_APPEND_OID(&event, "order", &tx->order);
-	BSON_APPEND_INT64(&event, "version", version + 1);
-	BSON_APPEND_UTF8(&event, "kind", "payment");
-	BSON_APPEND_UTF8(&event, "from", status ? status : "");
-	BSON_APPEND_UTF8(&event, "to", to ? to : "");
-	BSON_APPEND_UTF8(&event, "paymentStatus", payments_status_of[effect]);
-	BSON_APPEND_UTF8(&event, "transaction", me);
-	BSON_APPEND_UTF8(&event, "byKind", tx->provider);
-	BSON_APPEND_DATE_TIME(&event, "at", now);
-	rc = db_insert(client, "order_events", &event, error);
-	bson_destroy(&event);
-	if (rc != 0)
-		return db_error_is_duplicate(error) ? 2 : -1;
-
-	BSON_APPEND_OID(&filter, "_id", &tx->order);
-	BSON_APPEND_INT64(&filter, "version", version);
-	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
-	BSON_APPEND_UTF8(&set, "paymentStatus", payments_status_of[effect]);
-	BSON_APPEND_DOCUMENT_BEGIN(&set, "payment", &pay);
-	BSON_APPEND_UTF8(&pay, "provider", tx->provider);
-	BSON_APPEND_UTF8(&pay, "transaction", me);
-	BSON_APPEND_INT64(&pay, "amount", tx->amount / 100);
+	out->payment_status = payments_status_of[w->effect];
+	out->status = to;
+	out->message = "Payment cancelled";
+	out->by_kind = tx->provider;
+	BSON_APPEND_UTF8(&out->payment, "provider", tx->provider);
+	BSON_APPEND_UTF8(&out->payment, "transaction", me);
+	BSON_APPEND_INT64(&out->payment, "amount", tx->amount / 100);
 	if (tx->perform_time != 0)
-		BSON_APPEND_DATE_TIME(&pay, "paidAt", tx->perform_time);
+		BSON_APPEND_DATE_TIME(&out->payment, "paidAt", tx->perform_time);
 	if (tx->cancel_time != 0)
-		BSON_APPEND_DATE_TIME(
-		    &pay, effect == PAYMENTS_EFFECT_REFUNDED ? "refundedAt" : "cancelledAt",
-		    tx->cancel_time);
-	bson_append_document_end(&set, &pay);
-	BSON_APPEND_INT64(&set, "version", version + 1);
-	BSON_APPEND_DATE_TIME(&set, "updatedAt", now);
-	if (to != NULL && status != NULL && strcmp(to, status) != 0) {
-		BSON_APPEND_UTF8(&set, "status", to);
-		payments_history(&set, order, to, message, now);
-	}
-	bson_append_document_end(&update, &set);
-	coll = db_collection(client, "orders");
-	ok = mongoc_collection_update_one(coll, &filter, &update, NULL, NULL, error);
-	mongoc_collection_destroy(coll);
-	bson_destroy(&update);
-	bson_destroy(&filter);
-	return ok ? 1 : -1;
+		BSON_APPEND_DATE_TIME(&out->payment,
+		                      w->effect == PAYMENTS_EFFECT_REFUNDED ? "refundedAt"
+		                                                            : "cancelledAt",
+		                      tx->cancel_time);
+	return 1;
 }
 
 int
 payments_order_apply(mongoc_client_t *client, const struct payment_tx *tx,
                      enum payments_effect effect, bson_t **changed, bson_error_t *error)
 {
-	bson_t *filter = BCON_NEW("_id", BCON_OID(&tx->order)), *order = NULL;
-	int rc = -1;
+	struct payments_write w = {tx, effect};
+	struct order_result res;
+	int rc = order_record_payment(client, &tx->order, payments_decide_write, &w, &res);
 
-	*changed = NULL;
-	for (int tries = 0; tries < ORDER_WRITE_TRIES; tries++) {
-		int found = db_find_one(client, "orders", filter, NULL, &order, error);
-		if (found <= 0) {
-			if (found == 0)
-				log_error("payment %s:%s names a missing order", tx->provider,
-				          tx->ext_id);
-			rc = found;
-			break;
-		}
-		rc = payments_order_write(client, tx, effect, order, error);
-		bson_destroy(order);
-		order = NULL;
-		if (rc != 2)
-			break;
-		/*
-		 * Someone claimed the next version first; until the winner has
-		 * written the order a re-read shows the old version, so wait a
-		 * little (5 ms doubling to 80 ms) before reading it again.
-		 */
-		rc = -1;
-		bson_set_error(error, 0, 0, "the order keeps changing");
-		{
-			struct timespec ts = {0, (long)(5 << (tries < 4 ? tries : 4)) * 1000000L};
-			nanosleep(&ts, NULL);
+	*changed = res.order;
+	res.order = NULL;
+	if (rc != 0) {
+		if (res.status == 404) {
+			/* Nothing to write into: logged, never retried forever. */
+			log_error("payment %s:%s names a missing order", tx->provider, tx->ext_id);
+			rc = 0;
+		} else {
+			bson_set_error(error, 0, 0, "%s", res.message);
 		}
 	}
-	if (rc == 1 && db_find_one(client, "orders", filter, NULL, changed, error) < 0)
-		rc = -1;
-	bson_destroy(filter);
-	return rc < 0 ? -1 : 0;
+	order_result_free(&res);
+	return rc;
 }
 
 void
