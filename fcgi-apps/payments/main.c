@@ -28,7 +28,7 @@ static struct payments_config cfg;
 struct pending {
 	bson_t *order; /* the order as changed; owned */
 	enum payments_effect effect;
-	const char *provider;
+	char provider[8]; /* a copy: the transaction is gone by then */
 };
 
 static void
@@ -40,7 +40,7 @@ pending_set(struct pending *p, bson_t *order, enum payments_effect effect, const
 		bson_destroy(p->order);
 	p->order = order;
 	p->effect = effect;
-	p->provider = provider;
+	snprintf(p->provider, sizeof(p->provider), "%s", provider);
 }
 
 static void
