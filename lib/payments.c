@@ -726,63 +726,38 @@ void
 payments_announce(mongoc_client_t *client, const bson_t *order, enum payments_effect effect,
                   const char *provider)
 {
-	static const char *const keep[] = {
-	    "_id",           "number",  "status",    "version",  "orderType", "paymentMethod",
-	    "paymentStatus", "payment", "total",     "items",    "customer",  "tableNumber",
-	    "address",       "phone",   "createdAt", "updatedAt"};
-	json_object *summary =
-	    json_from_bson_pick(order, keep, sizeof(keep) / sizeof(keep[0]), NULL);
-	const char *status = db_doc_utf8(order, "status"), *language = "uz";
-	int64_t chat = 0, number = db_doc_int(order, "number", 0);
+	const char *status = db_doc_utf8(order, "status"), *language = NULL, *colon;
+	const char *paid = db_doc_utf8(order, "paymentStatus");
+	int64_t number = db_doc_int(order, "number", 0);
 	char hex[25], ohex[25];
+	bson_iter_t it, lang;
 	bson_oid_t oid;
-	bson_iter_t it, sub;
-	char *text;
+	char *line, *text;
 
-	if (bson_iter_init_find(&it, order, "customer") && BSON_ITER_HOLDS_DOCUMENT(&it) &&
-	    bson_iter_recurse(&it, &sub)) {
-		while (bson_iter_next(&sub)) {
-			if (strcmp(bson_iter_key(&sub), "language") == 0 &&
-			    BSON_ITER_HOLDS_UTF8(&sub))
-				language = bson_iter_utf8(&sub, NULL);
-			else if (strcmp(bson_iter_key(&sub), "telegramId") == 0)
-				chat = bson_iter_as_int64(&sub);
-		}
-	}
-	if (effect == PAYMENTS_EFFECT_CANCELLED && status != NULL &&
-	    strcmp(status, "cancelled") == 0) {
-		/* The order went with its payment: say both in one message. */
-		char *line = payments_text(language, number, effect, provider);
-		const char *colon = strstr(line, ": ");
-		text =
-		    telegram_status_text(language, number, "cancelled", colon ? colon + 2 : line);
-		free(line);
-	} else {
-		text = payments_text(language, number, effect, provider);
-	}
+	if (bson_iter_init(&it, order) &&
+	    bson_iter_find_descendant(&it, "customer.language", &lang) &&
+	    BSON_ITER_HOLDS_UTF8(&lang))
+		language = bson_iter_utf8(&lang, NULL);
+	/* "Order #17: <its status>" and the payment's news on the next line. */
+	line = payments_text(language, number, effect, provider);
+	colon = strstr(line, ": ");
+	text = telegram_status_text(language, number, status, colon ? colon + 2 : line);
+	/* The board, the customer's page and their Telegram, as for a status change. */
+	order_announce_status(client, order, colon ? colon + 2 : line);
 	db_doc_oid(order, "_id", &oid);
 	bson_oid_to_string(&oid, ohex);
-	if (db_doc_oid(order, "branch", &oid) == 0) {
-		bson_oid_to_string(&oid, hex);
-		notify_publish(client, "branch", hex, "order-updated", summary);
-	}
 	if (db_doc_oid(order, "user", &oid) == 0) {
 		json_object *ev = json_object_new_object();
 		bson_oid_to_string(&oid, hex);
 		json_object_object_add(ev, "orderId", json_object_new_string(ohex));
 		json_object_object_add(ev, "number", json_object_new_int64(number));
 		json_object_object_add(ev, "status", json_object_new_string(status ? status : ""));
-		json_object_object_add(
-		    ev, "paymentStatus",
-		    json_object_new_string(db_doc_utf8(order, "paymentStatus")
-		                               ? db_doc_utf8(order, "paymentStatus")
-		                               : ""));
+		json_object_object_add(ev, "paymentStatus",
+		                       json_object_new_string(paid ? paid : ""));
 		json_object_object_add(ev, "message", json_object_new_string(text));
 		notify_publish(client, "user", hex, "payment-updated", ev);
 		json_object_put(ev);
 	}
-	if (chat != 0)
-		notify_telegram(client, chat, text);
 	free(text);
-	json_object_put(summary);
+	free(line);
 }

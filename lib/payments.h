@@ -198,9 +198,13 @@ int payments_order_apply(mongoc_client_t *client, const struct payment_tx *tx,
                          enum payments_effect effect, bson_t **changed, bson_error_t *error);
 
 /*
- * After answering the provider: "order-updated" with the board's summary
- * (paymentStatus included) on the branch channel, "payment-updated" on
- * the customer's, and the message to their Telegram through the outbox.
+ * After answering the provider: what a status change announces
+ * (order_announce_status: "order-updated" with the board's summary,
+ * paymentStatus included, "status-updated" on the customer's channel and
+ * their Telegram, through the outbox) with the payment's news as the
+ * message, e.g. "Buyurtma #17: tayyorlanmoqda\ntoʻlov qabul qilindi
+ * (Payme)"; and "payment-updated" {orderId, number, status,
+ * paymentStatus, message} on the customer's channel.
  */
 void payments_announce(mongoc_client_t *client, const bson_t *order, enum payments_effect effect,
                        const char *provider);

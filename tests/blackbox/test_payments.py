@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from bson import ObjectId
 
-from orders_helpers import EventSource, OrdersStack, next_event, wait_until
+from orders_helpers import EventSource, next_event, private_stack, status_text, wait_until
 
 PAYME_MERCHANT = "5e730e8e0b852a417aa49ceb"
 PAYME_KEY = "test-payme-key-&8Qz#uV1"
@@ -35,22 +35,13 @@ TWELVE_HOURS_MS = 12 * 3600 * 1000
 
 @pytest.fixture(scope="module")
 def ps(request):
-    st = OrdersStack("payments")
-    st.stack.env.update(
+    env = dict(
         PAYME_MERCHANT_ID=PAYME_MERCHANT, PAYME_KEY=PAYME_KEY, PAYME_CHECKOUT_URL=PAYME_CHECKOUT,
         CLICK_SERVICE_ID=CLICK_SERVICE, CLICK_MERCHANT_ID=CLICK_MERCHANT,
         CLICK_SECRET_KEY=CLICK_SECRET, CLICK_CHECKOUT_URL=CLICK_CHECKOUT,
         PAYMENT_RETURN_URL=RETURN_URL)
-    failed_before = request.session.testsfailed
-    try:
-        st.start()
-    except BaseException:
-        st.stop(failed=True)
-        raise
-    try:
+    with private_stack(request, "payments", env) as st:
         yield st
-    finally:
-        st.stop(failed=request.session.testsfailed > failed_before)
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +181,8 @@ def test_payme_happy_path_and_a_repeat_of_every_call(ps, alice):
     branch = ps.branch_id()
     board = EventSource(ps.stack.port, f"/sub/branch/{branch}",
                         ps.staff["chilonzor"].headers)
-    assert board.status == 200
+    page = EventSource(ps.stack.port, f"/sub/user/{alice.id}", alice.headers)
+    assert board.status == 200 and page.status == 200
     try:
         params = {"amount": tiyin(order), "account": account(order)}
         for _ in range(2):
@@ -237,9 +229,12 @@ def test_payme_happy_path_and_a_repeat_of_every_call(ps, alice):
         _, ev = next_event(board, 5, lambda e: e.get("event") == "order-updated"
                            and e["data"].get("paymentStatus") == "paid")
         assert ev["data"]["_id"] == order["_id"]
-        want = f"Buyurtma #{order['number']}: toʻlov qabul qilindi (Payme)"
+        want = status_text("uz", order["number"], "pending", "toʻlov qabul qilindi (Payme)")
         wait_until(lambda: want in telegram_texts(ps, alice), what="the paid message")
         assert telegram_texts(ps, alice).count(want) == 1
+        _, ev = next_event(page, 5, lambda e: e.get("event") == "payment-updated")
+        assert ev["data"] == {"orderId": order["_id"], "number": order["number"],
+                              "status": "pending", "paymentStatus": "paid", "message": want}
 
         stmt = result(payme(ps, "GetStatement", {"from": t0 - 1, "to": t0 + 1}))
         assert stmt == {"transactions": [{
@@ -247,6 +242,7 @@ def test_payme_happy_path_and_a_repeat_of_every_call(ps, alice):
             "create_time": created["create_time"], "perform_time": performed["perform_time"],
             "cancel_time": 0, "transaction": created["transaction"], "state": 2,
             "reason": None, "receivers": None}]}
+        assert result(payme(ps, "GetStatement", {"from": t0 - 1, "to": t0 + 1})) == stmt
         assert result(payme(ps, "GetStatement", {"from": t0 + 1, "to": t0 + 2})) == {
             "transactions": []}
 
@@ -263,12 +259,13 @@ def test_payme_happy_path_and_a_repeat_of_every_call(ps, alice):
         doc = read(ps, order)
         assert doc["paymentStatus"] == "refunded" and doc["status"] == "pending"
         assert len(payment_events(ps, order)) == 2
-        want = f"Buyurtma #{order['number']}: pul qaytarildi (Payme)"
+        want = status_text("uz", order["number"], "pending", "pul qaytarildi (Payme)")
         wait_until(lambda: want in telegram_texts(ps, alice), what="the refund message")
         # a refunded order is not paid again
         error(create(ps, order), -31052, "order_id")
     finally:
         board.close()
+        page.close()
 
 
 def test_payme_wrong_amount_is_31001(ps, alice):
@@ -352,7 +349,7 @@ def test_payme_cancel_before_perform_cancels_a_pending_order(ps, bob):
     assert doc["statusHistory"][-1]["status"] == "cancelled"
     assert doc["statusHistory"][-1]["message"] == "Payment cancelled"
     assert len(payment_events(ps, order)) == 1
-    want = f"Заказ №{order['number']}: отменён\nоплата отменена (Payme)"
+    want = status_text("ru", order["number"], "cancelled", "оплата отменена (Payme)")
     wait_until(lambda: want in telegram_texts(ps, bob), what="the cancel message")
 
 
@@ -451,12 +448,10 @@ def test_payme_parallel_repeats_give_one_transaction_and_one_payment(ps, alice):
     assert ps.db.payment_claims.count_documents({"_id": f"payme:{tx}:end"}) == 1
     doc = read(ps, order)
     assert doc["paymentStatus"] == "paid" and doc["version"] == order["version"] + 1
-    texts = telegram_texts(ps, alice)
-    wait_until(lambda: f"Buyurtma #{order['number']}: toʻlov qabul qilindi (Payme)"
-               in telegram_texts(ps, alice), what="the paid message")
+    want = status_text("uz", order["number"], "pending", "toʻlov qabul qilindi (Payme)")
+    wait_until(lambda: want in telegram_texts(ps, alice), what="the paid message")
     time.sleep(0.5)
-    texts = telegram_texts(ps, alice)
-    assert texts.count(f"Buyurtma #{order['number']}: toʻlov qabul qilindi (Payme)") == 1
+    assert telegram_texts(ps, alice).count(want) == 1
 
 
 def test_payme_perform_racing_cancel_has_one_outcome(ps, alice):
@@ -563,7 +558,7 @@ def test_click_happy_path_and_repeats(ps, bob):
     assert doc["payment"]["transaction"] == f"click:{f['click_trans_id']}"
     assert doc["payment"]["amount"] == order["total"]
     assert len(payment_events(ps, order)) == 1
-    want = f"Заказ №{order['number']}: оплата получена (Click)"
+    want = status_text("ru", order["number"], "pending", "оплата получена (Click)")
     wait_until(lambda: want in telegram_texts(ps, bob), what="the paid message")
 
     # a paid order: another prepare is refused, a repeat of ours says paid
@@ -651,7 +646,7 @@ def test_click_complete_with_error_cancels_the_payment(ps, bob):
     doc = read(ps, order)
     assert doc["status"] == "cancelled" and doc["paymentStatus"] == "cancelled"
     assert len(payment_events(ps, order)) == 1
-    want = f"Заказ №{order['number']}: отменён\nоплата отменена (Click)"
+    want = status_text("ru", order["number"], "cancelled", "оплата отменена (Click)")
     wait_until(lambda: want in telegram_texts(ps, bob), what="the cancel message")
 
 
