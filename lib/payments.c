@@ -382,9 +382,26 @@ payments_tx_end(mongoc_client_t *client, struct payment_tx *tx, const char *suff
 	rc = payments_claim(client, key, kind, now, reason, NULL, error);
 	if (rc < 0)
 		return -1;
-	if (payments_tx_state(client, tx, error) < 0)
-		return -1;
-	return rc;
+	if (rc == 0)
+		return payments_tx_state(client, tx, error) < 0 ? -1 : 0;
+	/* Ours: the state is what we just claimed, no need to read it back. */
+	if (strcmp(kind, "perform") == 0) {
+		tx->state = PAYMENT_PERFORMED;
+		tx->perform_time = now;
+	} else if (strcmp(kind, "refund") == 0) {
+		tx->state = PAYMENT_REFUNDED;
+		tx->cancel_time = now;
+		tx->reason = reason;
+	} else if (strcmp(kind, "reject") == 0) {
+		tx->state = PAYMENT_CANCELLED;
+		tx->rejected = reason;
+		tx->cancel_time = now;
+	} else {
+		tx->state = PAYMENT_CANCELLED;
+		tx->cancel_time = now;
+		tx->reason = reason;
+	}
+	return 1;
 }
 
 int
