@@ -44,10 +44,15 @@ pending_set(struct pending *p, bson_t *order, enum payments_effect effect, const
 }
 
 static void
-pending_run(mongoc_client_t *client, struct pending *p)
+pending_run(struct req *r, mongoc_client_t *client, struct pending *p)
 {
 	if (p->order == NULL)
 		return;
+	/*
+	 * The provider has its whole answer (Content-Length) once it is
+	 * flushed: it must not wait for Telegram's up to 3 s.
+	 */
+	FCGX_FFlush(r->fcgx->out);
 	payments_announce(client, p->order, p->effect, p->provider);
 	bson_destroy(p->order);
 	p->order = NULL;
@@ -448,7 +453,7 @@ payme_endpoint(struct req *r)
 		abort();
 	}
 	payme_send(r, ans);
-	pending_run(client, &p);
+	pending_run(r, client, &p);
 	payme_request_free(&q);
 	db_push(client);
 }
@@ -749,7 +754,7 @@ click_complete(struct req *r)
 	click_send(r, f, 1, tx.prepare_id, CLICK_OK, "Success");
 done:
 	if (client != NULL) {
-		pending_run(client, &p);
+		pending_run(r, client, &p);
 		db_push(client);
 	}
 	if (order != NULL)

@@ -757,3 +757,23 @@ def test_click_a_failed_attempt_never_cancels_an_order_another_one_pays(ps, bob)
         assert len([e for e in payment_events(ps, order)
                     if e["paymentStatus"] == "paid"]) == (good["error"] == 0)
     print("outcomes seen:", sorted(outcomes))
+
+
+def test_the_provider_does_not_wait_for_telegram(ps, alice):
+    """The customer's message goes out after the answer: with the Bot API
+    taking 2.5 s, Perform is answered well before the message is sent."""
+    order = new_order(ps, alice, "payme")
+    tx = payme_id()
+    result(create(ps, order, tx))
+    ps.tg.delay = 2.5
+    try:
+        t = time.monotonic()
+        assert result(payme(ps, "PerformTransaction", {"id": tx}))["state"] == 2
+        answered = time.monotonic() - t
+        want = status_text("uz", order["number"], "pending", "toʻlov qabul qilindi (Payme)")
+        wait_until(lambda: want in telegram_texts(ps, alice), timeout=10,
+                   what="the delayed message")
+        sent = time.monotonic() - t
+    finally:
+        ps.tg.delay = 0.0
+    assert sent >= 2.5 and answered < 1.5, (answered, sent)
