@@ -28,6 +28,8 @@
 
 #define PAYMENTS_TX      "payments"
 #define PAYMENTS_CLAIMS  "payment_claims"
+#define PAYMENTS_EFFECTS "payment_effects"
+#define EFFECT_STALE_MS  ((int64_t)15 * 60 * 1000) /* a mark on a still waiting transaction */
 #define PAYMENTS_SLOTS   64 /* cancelled attempts per order before we give up */
 #define PAYMENTS_MOVE_ON -1 /* a slot's holder was cancelled: try the next slot */
 /* A paid slot held by a cancelled payment that cancels its order. */
@@ -777,4 +779,120 @@ payments_announce(mongoc_client_t *client, const bson_t *order, enum payments_ef
 	}
 	free(text);
 	free(line);
+}
+
+/* ------------------------------------------------------------ repair */
+
+int
+payments_effect_mark(mongoc_client_t *client, const struct payment_tx *tx, bson_error_t *error)
+{
+	char key[128];
+	bson_t doc = BSON_INITIALIZER;
+	int rc;
+
+	payments_key(key, sizeof(key), tx->provider, tx->ext_id, NULL);
+	BSON_APPEND_UTF8(&doc, "_id", key);
+	BSON_APPEND_UTF8(&doc, "provider", tx->provider);
+	BSON_APPEND_UTF8(&doc, "extId", tx->ext_id);
+	BSON_APPEND_OID(&doc, "order", &tx->order);
+	BSON_APPEND_DATE_TIME(&doc, "at", db_now_ms());
+	rc = db_insert(client, PAYMENTS_EFFECTS, &doc, error);
+	bson_destroy(&doc);
+	/* Marked already (a repeat, a twin): the mark stands. */
+	return rc == 0 || db_error_is_duplicate(error) ? 0 : -1;
+}
+
+void
+payments_effect_done(mongoc_client_t *client, const struct payment_tx *tx)
+{
+	char key[128];
+	bson_t *filter;
+	mongoc_collection_t *coll = db_collection(client, PAYMENTS_EFFECTS);
+	bson_error_t error;
+
+	payments_key(key, sizeof(key), tx->provider, tx->ext_id, NULL);
+	filter = BCON_NEW("_id", BCON_UTF8(key));
+	/* A mark left behind only costs the repair job one idempotent apply. */
+	if (!mongoc_collection_delete_one(coll, filter, NULL, NULL, &error))
+		log_warn("payment mark %s: %s", key, error.message);
+	bson_destroy(filter);
+	mongoc_collection_destroy(coll);
+}
+
+/* Settles one mark: 1 the order changed, 0 nothing to do now, -1 error. */
+static int
+payments_repair_one(mongoc_client_t *client, const bson_t *mark, int64_t now, bson_error_t *error)
+{
+	const char *provider = db_doc_utf8(mark, "provider"), *ext = db_doc_utf8(mark, "extId");
+	int64_t at = now;
+	enum payments_effect effect;
+	struct payment_tx tx;
+	bson_t *changed = NULL;
+	bson_iter_t it;
+	int rc;
+
+	if (bson_iter_init_find(&it, mark, "at") && BSON_ITER_HOLDS_DATE_TIME(&it))
+		at = bson_iter_date_time(&it);
+	if (provider == NULL || ext == NULL)
+		return 0;
+	rc = payments_tx_load(client, provider, ext, &tx, error);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || tx.rejected != 0 ||
+	    (tx.state == PAYMENT_CREATED && now - at > EFFECT_STALE_MS)) {
+		if (rc == 1)
+			payments_effect_done(client, &tx);
+		return 0;
+	}
+	switch (tx.state) {
+	case PAYMENT_PERFORMED:
+		effect = PAYMENTS_EFFECT_PAID;
+		break;
+	case PAYMENT_REFUNDED:
+		effect = PAYMENTS_EFFECT_REFUNDED;
+		break;
+	case PAYMENT_CANCELLED:
+		effect = PAYMENTS_EFFECT_CANCELLED;
+		break;
+	default:
+		return 0; /* still in flight */
+	}
+	if (payments_order_apply(client, &tx, effect, &changed, error) != 0)
+		return -1;
+	payments_effect_done(client, &tx);
+	if (changed == NULL)
+		return 0;
+	log_warn("repaired %s:%s: its order now shows the payment's outcome", provider, ext);
+	payments_announce(client, changed, effect, tx.provider);
+	bson_destroy(changed);
+	return 1;
+}
+
+int
+payments_repair(mongoc_client_t *client, int64_t min_age_ms, bson_error_t *error)
+{
+	int64_t now = db_now_ms();
+	mongoc_collection_t *coll = db_collection(client, PAYMENTS_EFFECTS);
+	bson_t *filter = BCON_NEW("at", "{", "$lt", BCON_DATE_TIME(now - min_age_ms), "}");
+	bson_t *opts = BCON_NEW("limit", BCON_INT64(1000));
+	mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+	const bson_t *doc;
+	int changed = 0, rc;
+
+	/* The collection holds only what is in flight: reading it whole is cheap. */
+	while (mongoc_cursor_next(cursor, &doc)) {
+		rc = payments_repair_one(client, doc, now, error);
+		if (rc < 0) {
+			changed = -1;
+			break;
+		}
+		changed += rc;
+	}
+	if (changed >= 0 && mongoc_cursor_error(cursor, error))
+		changed = -1;
+	mongoc_cursor_destroy(cursor);
+	bson_destroy(opts);
+	bson_destroy(filter);
+	mongoc_collection_destroy(coll);
+	return changed;
 }

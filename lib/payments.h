@@ -210,6 +210,27 @@ void payments_announce(mongoc_client_t *client, const bson_t *order, enum paymen
                        const char *provider);
 
 /*
+ * The outcome of a transaction must reach its order even when the order
+ * write fails after the transaction's state was claimed (the database
+ * went away, the process died): before claiming a perform, cancel or
+ * refund the caller marks the transaction in payment_effects ({_id:
+ * "<provider>:<ext id>"}, a collection that only holds what is in
+ * flight); payments_effect_done removes the mark once the order shows
+ * the outcome; cron/payments-repair applies what is left. 0 or -1.
+ */
+int payments_effect_mark(mongoc_client_t *client, const struct payment_tx *tx, bson_error_t *error);
+void payments_effect_done(mongoc_client_t *client, const struct payment_tx *tx);
+
+/*
+ * The repair job's pass: every mark older than min_age_ms is settled:
+ * a performed, cancelled or refunded transaction's outcome is applied to
+ * the order (and announced), a transaction still waiting after 15
+ * minutes had nothing to apply; both lose their mark. Returns the
+ * number of orders changed, or -1 on a database error.
+ */
+int payments_repair(mongoc_client_t *client, int64_t min_age_ms, bson_error_t *error);
+
+/*
  * The customer's message about a payment, in their language ("ru", else
  * Uzbek): e.g. "Buyurtma #17: to'lov qabul qilindi (Payme)". New string
  * (free()).

@@ -71,10 +71,11 @@ apply(mongoc_client_t *client, const struct payment_tx *tx, enum payments_effect
 	bson_error_t error;
 
 	if (payments_order_apply(client, tx, effect, &changed, &error) != 0) {
-		log_error("%s:%s: the order could not be updated: %s", tx->provider, tx->ext_id,
-		          error.message);
+		log_error("%s:%s: the order could not be updated (cron/payments-repair will): %s",
+		          tx->provider, tx->ext_id, error.message);
 		return -1;
 	}
+	payments_effect_done(client, tx);
 	if (changed != NULL)
 		log_info("%s:%s: order paymentStatus is now %s", tx->provider, tx->ext_id,
 		         effect == PAYMENTS_EFFECT_PAID        ? "paid"
@@ -155,7 +156,8 @@ payme_expire(mongoc_client_t *client, struct payme_request *q, struct payment_tx
 {
 	bson_error_t error;
 
-	if (payments_tx_cancel(client, tx, 4, now, &error) < 0)
+	if (payments_effect_mark(client, tx, &error) != 0 ||
+	    payments_tx_cancel(client, tx, 4, now, &error) < 0)
 		return payme_db_error(q, &error);
 	if (tx->state == PAYMENT_CANCELLED)
 		apply(client, tx, PAYMENTS_EFFECT_CANCELLED, p);
@@ -295,7 +297,8 @@ payme_perform(mongoc_client_t *client, struct payme_request *q, struct pending *
 		case PAYMENTS_CLAIM_ERROR:
 			return payme_db_error(q, &error);
 		}
-		if (payments_tx_perform(client, &tx, now, &error) < 0)
+		if (payments_effect_mark(client, &tx, &error) != 0 ||
+		    payments_tx_perform(client, &tx, now, &error) < 0)
 			return payme_db_error(q, &error);
 		if (tx.state == PAYMENT_PERFORMED)
 			log_info("payme:%s: performed, order %s paid", tx.ext_id, ohex);
@@ -332,7 +335,8 @@ payme_cancel(mongoc_client_t *client, struct payme_request *q, struct pending *p
 	if (ans != NULL)
 		return ans;
 	if (tx.state == PAYMENT_CREATED &&
-	    payments_tx_cancel(client, &tx, q->reason, now, &error) < 0)
+	    (payments_effect_mark(client, &tx, &error) != 0 ||
+	     payments_tx_cancel(client, &tx, q->reason, now, &error) < 0))
 		return payme_db_error(q, &error);
 	if (tx.state == PAYMENT_PERFORMED) {
 		/* A refund: not once the customer has the food. */
@@ -347,7 +351,8 @@ payme_cancel(mongoc_client_t *client, struct payme_request *q, struct pending *p
 			return payme_db_error(q, &error);
 		if (completed)
 			return payme_error(q->id, PAYME_ERR_CANNOT_CANCEL, NULL, NULL);
-		if (payments_tx_refund(client, &tx, q->reason, now, &error) < 0)
+		if (payments_effect_mark(client, &tx, &error) != 0 ||
+		    payments_tx_refund(client, &tx, q->reason, now, &error) < 0)
 			return payme_db_error(q, &error);
 		log_info("payme:%s: refunded (reason %d)", tx.ext_id, tx.reason);
 	}
@@ -635,7 +640,8 @@ click_cancel(mongoc_client_t *client, struct payment_tx *tx, int reason, struct 
 	bson_error_t error;
 
 	if (tx->state == PAYMENT_CREATED &&
-	    payments_tx_cancel(client, tx, reason, db_now_ms(), &error) < 0) {
+	    (payments_effect_mark(client, tx, &error) != 0 ||
+	     payments_tx_cancel(client, tx, reason, db_now_ms(), &error) < 0)) {
 		log_error("click complete: database: %s", error.message);
 		return -1;
 	}
@@ -732,7 +738,8 @@ click_complete(struct req *r)
 			click_send(r, f, 1, 0, code, note);
 			goto done;
 		}
-		if (payments_tx_perform(client, &tx, db_now_ms(), &error) < 0) {
+		if (payments_effect_mark(client, &tx, &error) != 0 ||
+		    payments_tx_perform(client, &tx, db_now_ms(), &error) < 0) {
 			log_error("click complete: database: %s", error.message);
 			click_send(r, f, 1, 0, CLICK_ERR_UPDATE, "Failed to update the order");
 			goto done;
@@ -747,7 +754,7 @@ click_complete(struct req *r)
 	/*
 	 * Performed: the money is ours whatever the order write does, and
 	 * an error now would make Click return it. Click does not call
-	 * again, so try a few times before leaving it to the log.
+	 * again: try a few times, then cron/payments-repair finishes it.
 	 */
 	for (int i = 0; i < 3 && apply(client, &tx, PAYMENTS_EFFECT_PAID, &p) != 0; i++)
 		;

@@ -13,14 +13,22 @@ shows what an unconfigured server answers.
 import base64
 import hashlib
 import json
+import os
+import subprocess
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from bson import ObjectId
 
+from conftest import ROOT
 from orders_helpers import EventSource, next_event, private_stack, status_text, wait_until
+
+# As scripts/stack.sh: OSHXONA_BIN runs the suite against another build.
+BIN = Path(os.environ.get("OSHXONA_BIN") or ROOT / "build" / "bin")
 
 PAYME_MERCHANT = "5e730e8e0b852a417aa49ceb"
 PAYME_KEY = "test-payme-key-&8Qz#uV1"
@@ -777,3 +785,59 @@ def test_the_provider_does_not_wait_for_telegram(ps, alice):
     finally:
         ps.tg.delay = 0.0
     assert sent >= 2.5 and answered < 1.5, (answered, sent)
+
+
+def run_repair(ps):
+    env = dict(ps.stack.env)
+    env.update(MONGODB_URI=f"mongodb://127.0.0.1:{ps.stack.db_port}/oshxona",
+               OSHXONA_ENV_FILE="/dev/null", OSHXONA_LOCK_DIR=str(ps.dir / "run"),
+               NCHAN_PUBLISH_SOCKET=str(ps.dir / "run" / "nchan-publish.sock"),
+               LOG_FILE=str(ps.dir / "logs" / "payments-repair.log"),
+               PAYMENTS_REPAIR_MIN_AGE_MS="0")
+    p = subprocess.run([str(BIN / "payments-repair")], env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p
+
+
+def test_repair_job_finishes_a_payment_whose_order_write_was_lost(ps, alice):
+    """The program claimed the perform and died before writing the order
+    (simulated by writing the claims it writes, in its order): the order
+    shows pending although the money is taken, until cron/payments-repair
+    applies it."""
+    order = new_order(ps, alice, "payme")
+    tx = payme_id()
+    result(create(ps, order, tx))
+    now = datetime.now(timezone.utc)
+    ps.db.payment_effects.insert_one({"_id": f"payme:{tx}", "provider": "payme", "extId": tx,
+                                      "order": ObjectId(order["_id"]), "at": now})
+    ps.db.payment_claims.insert_one({"_id": f"paid:{order['_id']}:0", "tx": f"payme:{tx}",
+                                     "at": now_ms()})
+    ps.db.payment_claims.insert_one({"_id": f"payme:{tx}:end", "kind": "perform",
+                                     "at": now_ms()})
+    assert read(ps, order)["paymentStatus"] == "pending"
+    # a transaction that is still waiting keeps its mark for 15 minutes
+    waiting = new_order(ps, alice, "payme")
+    wtx = payme_id()
+    result(create(ps, waiting, wtx))
+    ps.db.payment_effects.insert_one({"_id": f"payme:{wtx}", "provider": "payme", "extId": wtx,
+                                      "order": ObjectId(waiting["_id"]), "at": now})
+
+    run_repair(ps)
+    doc = read(ps, order)
+    assert doc["paymentStatus"] == "paid" and doc["payment"]["transaction"] == f"payme:{tx}"
+    assert len(payment_events(ps, order)) == 1
+    want = status_text("uz", order["number"], "pending", "toʻlov qabul qilindi (Payme)")
+    wait_until(lambda: want in telegram_texts(ps, alice), what="the repaired payment's message")
+    assert ps.db.payment_effects.count_documents({"_id": f"payme:{tx}"}) == 0
+    assert ps.db.payment_effects.count_documents({"_id": f"payme:{wtx}"}) == 1
+    assert read(ps, waiting)["paymentStatus"] == "pending"
+
+    # a second run changes nothing; the waiting mark goes once it is stale
+    ps.db.payment_effects.update_one({"_id": f"payme:{wtx}"},
+                                     {"$set": {"at": now - timedelta(minutes=16)}})
+    run_repair(ps)
+    assert len(payment_events(ps, order)) == 1
+    assert ps.db.payment_effects.count_documents({"_id": f"payme:{wtx}"}) == 0
+    assert result(payme(ps, "PerformTransaction", {"id": tx}))["state"] == 2
+    # every call that settles a payment leaves no mark behind
+    assert ps.db.payment_effects.count_documents({}) == 0
