@@ -841,3 +841,25 @@ def test_repair_job_finishes_a_payment_whose_order_write_was_lost(ps, alice):
     assert result(payme(ps, "PerformTransaction", {"id": tx}))["state"] == 2
     # every call that settles a payment leaves no mark behind
     assert ps.db.payment_effects.count_documents({}) == 0
+
+
+def test_a_half_done_payment_event_is_rolled_forward_by_the_next_change(ps, alice):
+    """A payment event claimed (order_events "<order>:<v+1>", kind payment)
+    whose writer died: the next status change meets the claim, answers 409
+    and finishes the payment's write, as it does for status changes."""
+    order = new_order(ps, alice, "payme")
+    v = order["version"]
+    at = datetime.now(timezone.utc) - timedelta(seconds=30)
+    ps.db.order_events.insert_one({
+        "_id": f"{order['_id']}:{v + 1}", "order": ObjectId(order["_id"]), "version": v + 1,
+        "kind": "payment", "from": "pending", "to": "pending", "paymentStatus": "paid",
+        "payment": {"provider": "payme", "transaction": "payme:x", "amount": order["total"]},
+        "byKind": "payme", "at": at})
+    staff = ps.staff["chilonzor"]
+    assert ps.set_status(order["_id"], "confirmed", staff).status == 409
+    doc = read(ps, order)
+    assert doc["version"] == v + 1 and doc["paymentStatus"] == "paid"
+    assert doc["payment"]["transaction"] == "payme:x" and doc["status"] == "pending"
+    assert len(doc["statusHistory"]) == len(order["statusHistory"])
+    ps.set_status(order["_id"], "confirmed", staff, expect=200)
+    assert read(ps, order)["paymentStatus"] == "paid"
