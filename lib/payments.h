@@ -186,13 +186,14 @@ enum payments_effect {
 /*
  * Writes the transaction's outcome into its order (paymentStatus and the
  * payment sub-document; for a cancel, a still pending order becomes
- * cancelled), claimed as a versioned order event like every order write.
- * Idempotent: an order already showing the outcome is left alone, and a
- * cancel or refund never touches an order paid by another transaction.
- * Returns 0 with *changed the order as written by this call (the
- * caller's, bson_destroy; NULL when there was nothing to do), or -1 on a
- * database error (the caller answers a retryable error; the provider's
- * retry applies it).
+ * cancelled, after taking the order's paid slot), through
+ * order_record_payment (lib/order.h): a versioned order event like every
+ * order write. Idempotent: an order already showing the outcome is left
+ * alone, and a cancel or refund never touches an order paid by another
+ * transaction. Returns 0 with *changed the order as written by this call
+ * (the caller's, bson_destroy; NULL when there was nothing to do), or -1
+ * on a database error (the caller answers a retryable error; the
+ * provider's retry or cron/payments-repair applies it).
  */
 int payments_order_apply(mongoc_client_t *client, const struct payment_tx *tx,
                          enum payments_effect effect, bson_t **changed, bson_error_t *error);
