@@ -72,6 +72,29 @@ payments_click_ready(const struct payments_config *cfg)
 	       *cfg->click_secret_key != '\0';
 }
 
+int
+payments_checkout_url(const struct payments_config *cfg, const char *provider, const bson_t *order,
+                      char *out, size_t outlen)
+{
+	int64_t total = db_doc_int(order, "total", -1);
+	char hex[25];
+	bson_oid_t id;
+
+	if (db_doc_oid(order, "_id", &id) != 0 || total < 0)
+		return -1;
+	bson_oid_to_string(&id, hex);
+	if (strcmp(provider, "payme") == 0) {
+		if (!payments_payme_ready(cfg))
+			return -2;
+		return payme_checkout_url(cfg->payme_checkout, cfg->payme_merchant_id, hex,
+		                          total * 100, out, outlen);
+	}
+	if (!payments_click_ready(cfg))
+		return -2;
+	return click_checkout_url(cfg->click_checkout, cfg->click_service_id,
+	                          cfg->click_merchant_id, total, hex, cfg->return_url, out, outlen);
+}
+
 /* ----------------------------------------------------------- base64 */
 
 static const char payments_b64[] =

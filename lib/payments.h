@@ -41,6 +41,16 @@ int payments_payme_ready(const struct payments_config *cfg);
 int payments_click_ready(const struct payments_config *cfg);
 
 /*
+ * The customer's checkout link for order (its _id and server total) with
+ * provider "payme" or "click" (payme_checkout_url, click_checkout_url),
+ * for the pay endpoint and for the bot alike. Does not check that the
+ * order may be paid: payments_order_check does. Returns the length, -2
+ * when the provider is not configured, -1 when out is too small.
+ */
+int payments_checkout_url(const struct payments_config *cfg, const char *provider,
+                          const bson_t *order, char *out, size_t outlen);
+
+/*
  * Standard base64 (RFC 4648 section 4) with padding, as HTTP Basic auth
  * and Payme's checkout links use it. Encode returns the length written
  * (NUL-terminated) or 0 when out is too small; decode is strict (padding

@@ -837,21 +837,11 @@ pay_link(struct req *r)
 		goto done;
 	}
 	total = db_doc_int(order, "total", -1);
-	if (strcmp(provider, "payme") == 0) {
-		if (!payments_payme_ready(&cfg)) {
-			resp_error(r, 503, "Payme is not configured on this server");
-			goto done;
-		}
-		n = payme_checkout_url(cfg.payme_checkout, cfg.payme_merchant_id, ohex, total * 100,
-		                       url, sizeof(url));
-	} else {
-		if (!payments_click_ready(&cfg)) {
-			resp_error(r, 503, "Click is not configured on this server");
-			goto done;
-		}
-		n = click_checkout_url(cfg.click_checkout, cfg.click_service_id,
-		                       cfg.click_merchant_id, total, ohex, cfg.return_url, url,
-		                       sizeof(url));
+	n = payments_checkout_url(&cfg, provider, order, url, sizeof(url));
+	if (n == -2) {
+		resp_error(r, 503, "%s is not configured on this server",
+		           strcmp(provider, "payme") == 0 ? "Payme" : "Click");
+		goto done;
 	}
 	if (n < 0) {
 		resp_error(r, 500, "The checkout link does not fit");
