@@ -639,7 +639,19 @@ def test_click_complete_of_unknown_transaction_is_6(ps, bob):
     assert click_post(ps, "complete", dict(g, action="0"))["error"] == -1  # changed after signing
     g = click_form(order, trans_id=f["click_trans_id"], action="0", prepare_id=pid)
     assert click_post(ps, "complete", g)["error"] == -3
+    # the same click_trans_id with another amount or order, correctly signed
+    g = click_form(order, trans_id=f["click_trans_id"], amount=str(order["total"]),
+                   action="1", prepare_id=pid)
+    assert click_post(ps, "complete", g)["error"] == -2
+    other = new_order(ps, bob, "click")
+    g = click_form(other, trans_id=f["click_trans_id"], action="1", prepare_id=pid)
+    assert click_post(ps, "complete", g)["error"] == -6
+    assert prepare(ps, order, trans_id=f["click_trans_id"],
+                   amount=str(order["total"]))[1]["error"] == -8
+    assert prepare(ps, other, trans_id=f["click_trans_id"])[1]["error"] == -8
     assert read(ps, order)["paymentStatus"] == "pending"
+    assert read(ps, other)["paymentStatus"] == "pending"
+    assert complete(ps, order, f, pid)["error"] == 0  # the real one still works
 
 
 def test_click_complete_with_error_cancels_the_payment(ps, bob):
