@@ -245,6 +245,8 @@ static const struct db_index db_indexes[] = {
     {"outbox", "nextAt_1", "{\"nextAt\": 1}", 0},
     /* The metrics program counts orders by status. */
     {"orders", "status_1", "{\"status\": 1}", 0},
+    /* Payme's GetStatement (lib/payments.c). */
+    {"payments", "provider_1_providerTime_1", "{\"provider\": 1, \"providerTime\": 1}", 0},
 };
 
 int

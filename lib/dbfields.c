@@ -39,6 +39,11 @@ static const struct db_field db_fields[] = {
     {"login_attempts", "key"},
     {"telegram_auth_claims", "_id"},
     {"outbox", "_id"},
+    /* payments (lib/payments.c): every lookup is by _id; GetStatement by provider */
+    {"payments", "_id"},
+    {"payments", "provider"},
+    {"payment_claims", "_id"},
+    {"payment_effects", "_id"},
 };
 
 const struct db_field *

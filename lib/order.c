@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "oshxona.h"
 #include "order.h"
@@ -588,10 +589,10 @@ order_claim_number(mongoc_client_t *client, const bson_oid_t *branch, const bson
 json_object *
 order_summary(const bson_t *order)
 {
-	static const char *const keep[] = {"_id",       "number",        "status",  "version",
-	                                   "orderType", "paymentMethod", "total",   "items",
-	                                   "customer",  "tableNumber",   "address", "phone",
-	                                   "createdAt", "updatedAt"};
+	static const char *const keep[] = {"_id",       "number",        "status",       "version",
+	                                   "orderType", "paymentMethod", "total",        "items",
+	                                   "customer",  "tableNumber",   "address",      "phone",
+	                                   "createdAt", "updatedAt",     "paymentStatus"};
 
 	return json_from_bson_pick(order, keep, sizeof(keep) / sizeof(keep[0]), NULL);
 }
@@ -965,6 +966,9 @@ order_apply(mongoc_client_t *client, const bson_t *order, int64_t version, const
 	return ok ? 0 : -1;
 }
 
+static int order_apply_payment(mongoc_client_t *client, const bson_t *order, const bson_t *ev,
+                               bson_error_t *error);
+
 /*
  * A claim exists for version but the order still shows version - 1: if
  * the claim is old, its claimant died between claim and write; finish its
@@ -987,6 +991,15 @@ order_roll_forward(mongoc_client_t *client, const bson_t *order, const char *eve
 		if (order_apply(client, order, version, db_doc_utf8(ev, "to"),
 		                db_doc_utf8(ev, "message"), &by, bson_iter_date_time(&it),
 		                &error) != 0)
+			log_error("roll forward %s: %s", event_id, error.message);
+	}
+	/* A payment's write (order_record_payment) is in its event whole. */
+	if (ev != NULL && db_doc_utf8(ev, "kind") != NULL &&
+	    strcmp(db_doc_utf8(ev, "kind"), "payment") == 0 && bson_iter_init_find(&it, ev, "at") &&
+	    BSON_ITER_HOLDS_DATE_TIME(&it) &&
+	    db_now_ms() - bson_iter_date_time(&it) > ROLL_FORWARD_MS) {
+		log_warn("rolling forward payment %s left half-done by its claimant", event_id);
+		if (order_apply_payment(client, order, ev, &error) != 0)
 			log_error("roll forward %s: %s", event_id, error.message);
 	}
 	if (ev != NULL)
@@ -1120,4 +1133,177 @@ done:
 		bson_destroy(event);
 	bson_destroy(order);
 	return res->status == 200 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------ payments */
+
+#define PAYMENT_WRITE_TRIES 12
+
+/*
+ * Writes a claimed payment event into the order: what the event says,
+ * and a statusHistory entry when it changes the status. Every writer of
+ * one version writes the same values (claimant or roll-forward).
+ */
+static int
+order_apply_payment(mongoc_client_t *client, const bson_t *order, const bson_t *ev,
+                    bson_error_t *error)
+{
+	mongoc_collection_t *coll;
+	bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set, hist, entry;
+	const char *from = db_doc_utf8(order, "status"), *to = db_doc_utf8(ev, "to");
+	int64_t version = db_doc_int(ev, "version", 0), at = 0;
+	bson_iter_t it, h;
+	bson_oid_t id;
+	size_t n = 0;
+	char k[24];
+	bool ok;
+
+	if (bson_iter_init_find(&it, ev, "at") && BSON_ITER_HOLDS_DATE_TIME(&it))
+		at = bson_iter_date_time(&it);
+	db_doc_oid(order, "_id", &id);
+	BSON_APPEND_OID(&filter, "_id", &id);
+	BSON_APPEND_INT64(&filter, "version", version - 1);
+	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
+	BSON_APPEND_UTF8(&set, "paymentStatus",
+	                 db_doc_utf8(ev, "paymentStatus") ? db_doc_utf8(ev, "paymentStatus") : "");
+	if (bson_iter_init_find(&it, ev, "payment") && BSON_ITER_HOLDS_DOCUMENT(&it))
+		bson_append_iter(&set, "payment", -1, &it);
+	BSON_APPEND_INT64(&set, "version", version);
+	BSON_APPEND_DATE_TIME(&set, "updatedAt", at);
+	if (to != NULL && from != NULL && strcmp(to, from) != 0) {
+		BSON_APPEND_UTF8(&set, "status", to);
+		BSON_APPEND_ARRAY_BEGIN(&set, "statusHistory", &hist);
+		if (bson_iter_init_find(&it, order, "statusHistory") &&
+		    BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &h)) {
+			while (bson_iter_next(&h)) {
+				snprintf(k, sizeof(k), "%zu", n++);
+				bson_append_iter(&hist, k, -1, &h);
+			}
+		}
+		snprintf(k, sizeof(k), "%zu", n);
+		BSON_APPEND_DOCUMENT_BEGIN(&hist, k, &entry);
+		BSON_APPEND_UTF8(&entry, "status", to);
+		if (db_doc_utf8(ev, "message") != NULL)
+			BSON_APPEND_UTF8(&entry, "message", db_doc_utf8(ev, "message"));
+		else
+			BSON_APPEND_NULL(&entry, "message");
+		BSON_APPEND_DATE_TIME(&entry, "timestamp", at);
+		BSON_APPEND_NULL(&entry, "updatedBy");
+		bson_append_document_end(&hist, &entry);
+		bson_append_array_end(&set, &hist);
+	}
+	bson_append_document_end(&update, &set);
+	coll = db_collection(client, "orders");
+	ok = mongoc_collection_update_one(coll, &filter, &update, NULL, NULL, error);
+	mongoc_collection_destroy(coll);
+	bson_destroy(&update);
+	bson_destroy(&filter);
+	return ok ? 0 : -1;
+}
+
+/* One round: 1 written, 0 nothing to do, 2 lost the version, -1 error. */
+static int
+order_payment_round(mongoc_client_t *client, const bson_t *order, order_payment_decide decide,
+                    void *arg, bson_error_t *error)
+{
+	struct order_payment p = {0};
+	const char *from = db_doc_utf8(order, "status");
+	int64_t version = db_doc_int(order, "version", 0);
+	char ohex[25], event_id[48];
+	bson_t event = BSON_INITIALIZER;
+	bson_oid_t id;
+	int rc;
+
+	bson_init(&p.payment);
+	rc = decide(client, order, arg, &p, error);
+	if (rc != 1)
+		goto done;
+	db_doc_oid(order, "_id", &id);
+	bson_oid_to_string(&id, ohex);
+	snprintf(event_id, sizeof(event_id), "%s:%lld", ohex, (long long)(version + 1));
+	BSON_APPEND_UTF8(&event, "_id", event_id);
+	BSON_APPEND_OID(&event, "order", &id);
+	BSON_APPEND_INT64(&event, "version", version + 1);
+	BSON_APPEND_UTF8(&event, "kind", "payment");
+	BSON_APPEND_UTF8(&event, "from", from ? from : "");
+	BSON_APPEND_UTF8(&event, "to", p.status ? p.status : (from ? from : ""));
+	BSON_APPEND_UTF8(&event, "paymentStatus", p.payment_status ? p.payment_status : "");
+	BSON_APPEND_DOCUMENT(&event, "payment", &p.payment);
+	if (p.message != NULL)
+		BSON_APPEND_UTF8(&event, "message", p.message);
+	BSON_APPEND_UTF8(&event, "byKind", p.by_kind ? p.by_kind : "payment");
+	BSON_APPEND_DATE_TIME(&event, "at", db_now_ms());
+	if (db_insert(client, "order_events", &event, error) != 0) {
+		if (!db_error_is_duplicate(error)) {
+			rc = -1;
+			goto done;
+		}
+		order_roll_forward(client, order, event_id, version + 1);
+		rc = 2;
+		goto done;
+	}
+	rc = order_apply_payment(client, order, &event, error) == 0 ? 1 : -1;
+done:
+	bson_destroy(&event);
+	bson_destroy(&p.payment);
+	return rc;
+}
+
+int
+order_record_payment(mongoc_client_t *client, const bson_oid_t *id, order_payment_decide decide,
+                     void *arg, struct order_result *res)
+{
+	bson_t *filter = BCON_NEW("_id", BCON_OID(id)), *order = NULL;
+	bson_error_t error;
+	int rc = 2;
+
+	order_result_init(res);
+	for (int tries = 0; rc == 2 && tries < PAYMENT_WRITE_TRIES; tries++) {
+		if (tries > 0) {
+			/*
+			 * Someone claimed the next version first; until they have
+			 * written the order a re-read shows the old version: wait
+			 * 5 ms, doubling to 80 ms, then read it again.
+			 */
+			struct timespec ts = {0,
+			                      (long)(5 << (tries < 5 ? tries - 1 : 4)) * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+		rc = db_find_one(client, "orders", filter, NULL, &order, &error);
+		if (rc < 0) {
+			order_db_fail(res, &error);
+			goto done;
+		}
+		if (rc == 0) {
+			order_fail(res, 404, ORDER_NOT_FOUND, "Order not found");
+			goto done;
+		}
+		rc = order_payment_round(client, order, decide, arg, &error);
+		bson_destroy(order);
+		order = NULL;
+	}
+	switch (rc) {
+	case 0:
+		res->status = 204;
+		break;
+	case 1:
+		if (db_find_one(client, "orders", filter, NULL, &res->order, &error) != 1) {
+			order_fail(res, 500, ORDER_DB_ERROR,
+			           "The order changed but could not be read back");
+			break;
+		}
+		res->status = 200;
+		break;
+	case 2:
+		order_fail(res, 409, ORDER_CONFLICT, "The order keeps changing; try again");
+		break;
+	default:
+		order_db_fail(res, &error);
+		break;
+	}
+done:
+	if (order != NULL)
+		bson_destroy(order);
+	bson_destroy(filter);
+	return res->status == 200 || res->status == 204 ? 0 : -1;
 }

@@ -158,4 +158,36 @@ void order_announce_status(mongoc_client_t *client, const bson_t *order, const c
 /* The board's summary of an order (new-order, order-updated events). */
 json_object *order_summary(const bson_t *order);
 
+/* ------------------------------------------------------------ payments */
+
+/* A payment's outcome as order_record_payment writes it. */
+struct order_payment {
+	const char *payment_status; /* "paid" | "cancelled" | "refunded" */
+	bson_t payment;      /* the order's payment sub-document (initialized, freed for decide) */
+	const char *status;  /* the order's status afterwards (the current one: unchanged) */
+	const char *message; /* the statusHistory message when the status changes */
+	const char *by_kind; /* who writes: "payme" | "click" */
+};
+
+/*
+ * Called with the order as it is now: fills *out and returns 1 to write,
+ * 0 when there is nothing to do, -1 on an error (error set).
+ */
+typedef int (*order_payment_decide)(mongoc_client_t *client, const bson_t *order, void *arg,
+                                    struct order_payment *out, bson_error_t *error);
+
+/*
+ * Records a payment's outcome in order id on behalf of the payment
+ * provider (no who: the provider's signature was checked by the caller).
+ * Claimed like every order write, as order_events {_id:
+ * "<order>:<version+1>", kind: "payment", ...} holding everything the
+ * write sets, so a roll-forward can finish it; a racing change makes it
+ * read the order again and ask decide again. Returns 0 with res->status
+ * 200 and res->order the order as written, or 204 when decide found
+ * nothing to do (res->order NULL); -1 with 404, 409 (the order kept
+ * changing), 500 or 503. Announces nothing.
+ */
+int order_record_payment(mongoc_client_t *client, const bson_oid_t *id, order_payment_decide decide,
+                         void *arg, struct order_result *res);
+
 #endif

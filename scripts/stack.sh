@@ -499,6 +499,7 @@ start() {
 	say "  orders:  POST http://127.0.0.1:$PORT/api/orders  GET /api/admin/orders (staff)"
 	say "  admin:   http://127.0.0.1:$PORT/api/admin/products  /categories  /branches  /uploads"
 	say "  live:    ws:// or EventSource http://127.0.0.1:$PORT/sub/branch/<id>  /sub/user/<id>  /sub/menu"
+	say "  payments: POST http://127.0.0.1:$PORT/payments/payme  /payments/click/prepare  /complete  GET /api/orders/<id>/pay"
 	if [ -f "$ROOT/web/shop/dist/index.html" ]; then
 		say "  shop:    http://127.0.0.1:$PORT/shop/ (the storefront; also the Telegram Mini App)"
 	fi

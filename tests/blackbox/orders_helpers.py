@@ -353,8 +353,10 @@ DROP = _DROP
 
 
 @contextmanager
-def private_stack(request, name):
+def private_stack(request, name, env=None):
+    """A started OrdersStack; env adds settings for its programs."""
     st = OrdersStack(name)
+    st.stack.env.update(env or {})
     failed_before = request.session.testsfailed
     try:
         st.start()

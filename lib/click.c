@@ -1,0 +1,225 @@
+/*
+ * click.c - the pure half of Click's SHOP-API: the form Click posts to
+ * prepare and complete, its md5 sign_string over the values exactly as
+ * received, the JSON answers and the checkout link.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "oshxona.h"
+#include "payments.h"
+
+static const char *const click_names[CLICK_FIELD__MAX] = {
+    [CLICK_TRANS_ID] = "click_trans_id",
+    [CLICK_SERVICE_ID] = "service_id",
+    [CLICK_PAYDOC_ID] = "click_paydoc_id",
+    [CLICK_MERCHANT_TRANS_ID] = "merchant_trans_id",
+    [CLICK_MERCHANT_PREPARE_ID] = "merchant_prepare_id",
+    [CLICK_AMOUNT] = "amount",
+    [CLICK_ACTION] = "action",
+    [CLICK_ERROR] = "error",
+    [CLICK_ERROR_NOTE] = "error_note",
+    [CLICK_SIGN_TIME] = "sign_time",
+    [CLICK_SIGN_STRING] = "sign_string",
+};
+
+static int __attribute__((format(printf, 3, 4)))
+click_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+click_parse(const char *body, size_t len, int complete, struct click_form *f, char *err,
+            size_t errlen)
+{
+	static const enum click_field required[] = {
+	    CLICK_TRANS_ID, CLICK_SERVICE_ID, CLICK_MERCHANT_TRANS_ID, CLICK_AMOUNT,
+	    CLICK_ACTION,   CLICK_ERROR,      CLICK_SIGN_TIME,         CLICK_SIGN_STRING};
+	size_t pos = 0, used = 0, npairs = 0;
+
+	memset(f, 0, sizeof(*f));
+	if (len > CLICK_BODY_MAX)
+		return click_fail(err, errlen, "the request is over %d bytes", CLICK_BODY_MAX);
+	while (pos < len) {
+		const char *pair = body + pos, *amp = memchr(pair, '&', len - pos), *eq;
+		size_t plen = amp != NULL ? (size_t)(amp - pair) : len - pos;
+		char *name, *value;
+		int nlen, vlen, field = -1;
+
+		pos += plen + 1;
+		if (plen == 0)
+			continue;
+		if (++npairs > CLICK_FIELDS_MAX)
+			return click_fail(err, errlen, "more than %d fields", CLICK_FIELDS_MAX);
+		eq = memchr(pair, '=', plen);
+		if (eq == NULL)
+			return click_fail(err, errlen, "a field without '='");
+		/* Decoded text is never longer than its encoding: buf has room. */
+		name = f->buf + used;
+		nlen = qs_url_decode(pair, (size_t)(eq - pair), name);
+		if (nlen <= 0 || !qs_text_clean(name, (size_t)nlen))
+			return click_fail(err, errlen, "a malformed field name");
+		name[nlen] = '\0';
+		value = name + nlen + 1;
+		if (used + (size_t)nlen + 1 + (size_t)(pair + plen - eq) > sizeof(f->buf))
+			return click_fail(err, errlen, "the request is too large");
+		vlen = qs_url_decode(eq + 1, (size_t)(pair + plen - eq - 1), value);
+		if (vlen < 0 || !qs_text_clean(value, (size_t)vlen))
+			return click_fail(err, errlen, "%s is malformed", name);
+		if ((size_t)vlen > CLICK_FIELD_MAX)
+			return click_fail(err, errlen, "%s is too long", name);
+		value[vlen] = '\0';
+		used += (size_t)nlen + 1 + (size_t)vlen + 1;
+		for (int i = 0; i < CLICK_FIELD__MAX; i++)
+			if (strcmp(name, click_names[i]) == 0)
+				field = i;
+		if (field < 0)
+			continue;
+		if (f->v[field] != NULL)
+			return click_fail(err, errlen, "%s is repeated", name);
+		f->v[field] = value;
+	}
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (f->v[required[i]] == NULL)
+			return click_fail(err, errlen, "%s is missing", click_names[required[i]]);
+	if (complete && f->v[CLICK_MERCHANT_PREPARE_ID] == NULL)
+		return click_fail(err, errlen, "merchant_prepare_id is missing");
+	if (parse_int64(f->v[CLICK_TRANS_ID], 1, INT64_MAX, &f->trans_id) != 0)
+		return click_fail(err, errlen, "click_trans_id must be a positive integer");
+	if (parse_int64(f->v[CLICK_ACTION], INT32_MIN, INT32_MAX, &f->action) != 0)
+		return click_fail(err, errlen, "action must be an integer");
+	if (parse_int64(f->v[CLICK_ERROR], INT32_MIN, INT32_MAX, &f->error) != 0)
+		return click_fail(err, errlen, "error must be an integer");
+	if (complete &&
+	    parse_int64(f->v[CLICK_MERCHANT_PREPARE_ID], 1, INT64_MAX, &f->prepare_id) != 0)
+		return click_fail(err, errlen, "merchant_prepare_id must be a positive integer");
+	return 0;
+}
+
+void
+click_sign(const struct click_form *f, const char *secret, int complete, char out[33])
+{
+	const char *parts[8];
+	size_t n = 0;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	parts[n++] = f->v[CLICK_TRANS_ID];
+	parts[n++] = f->v[CLICK_SERVICE_ID];
+	parts[n++] = secret;
+	parts[n++] = f->v[CLICK_MERCHANT_TRANS_ID];
+	if (complete)
+		parts[n++] = f->v[CLICK_MERCHANT_PREPARE_ID];
+	parts[n++] = f->v[CLICK_AMOUNT];
+	parts[n++] = f->v[CLICK_ACTION];
+	parts[n++] = f->v[CLICK_SIGN_TIME];
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (parts[i] != NULL && EVP_DigestUpdate(ctx, parts[i], strlen(parts[i])) != 1)
+			abort();
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 16)
+		abort();
+	EVP_MD_CTX_free(ctx);
+	hex_encode(md, 16, out);
+}
+
+int
+click_sign_ok(const struct click_form *f, const char *secret, int complete)
+{
+	char want[33], got[33];
+	const char *s = f->v[CLICK_SIGN_STRING];
+	size_t n;
+
+	if (s == NULL || secret == NULL || *secret == '\0')
+		return 0;
+	n = strlen(s);
+	if (n != 32)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		got[i] = (char)tolower((unsigned char)s[i]);
+	got[n] = '\0';
+	click_sign(f, secret, complete, want);
+	return bytes_equal_ct(want, 32, got, 32);
+}
+
+json_object *
+click_answer(const struct click_form *f, int complete, int64_t id, int error, const char *note)
+{
+	json_object *o = json_object_new_object();
+	const char *mtid = f->v[CLICK_MERCHANT_TRANS_ID];
+
+	json_object_object_add(o, "click_trans_id", json_object_new_int64(f->trans_id));
+	json_object_object_add(o, "merchant_trans_id", json_object_new_string(mtid ? mtid : ""));
+	if (id != 0)
+		json_object_object_add(o, complete ? "merchant_confirm_id" : "merchant_prepare_id",
+		                       json_object_new_int64(id));
+	json_object_object_add(o, "error", json_object_new_int(error));
+	json_object_object_add(o, "error_note", json_object_new_string(note ? note : ""));
+	return o;
+}
+
+/* Appends s percent-encoded (RFC 3986 unreserved kept) at out + *used. */
+static int
+click_put_encoded(char *out, size_t outlen, size_t *used, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		int plain = isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
+		if (*used + (plain ? 1 : 3) >= outlen)
+			return -1;
+		if (plain) {
+			out[(*used)++] = (char)c;
+		} else {
+			out[(*used)++] = '%';
+			out[(*used)++] = hex[c >> 4];
+			out[(*used)++] = hex[c & 15];
+		}
+	}
+	out[*used] = '\0';
+	return 0;
+}
+
+int
+click_checkout_url(const char *base, const char *service_id, const char *merchant_id,
+                   int64_t amount_som, const char *order_hex, const char *return_url, char *out,
+                   size_t outlen)
+{
+	const char *names[] = {"service_id", "merchant_id", "amount", "transaction_param",
+	                       "return_url"};
+	char amount[24];
+	const char *values[] = {service_id, merchant_id, amount, order_hex, return_url};
+	size_t used;
+	int n;
+
+	snprintf(amount, sizeof(amount), "%lld", (long long)amount_som);
+	n = snprintf(out, outlen, "%s", base);
+	if (n < 0 || (size_t)n >= outlen)
+		return -1;
+	used = (size_t)n;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (values[i] == NULL || *values[i] == '\0')
+			continue;
+		n = snprintf(out + used, outlen - used,
+		             "%s%s=", strchr(out, '?') != NULL ? "&" : "?", names[i]);
+		if (n < 0 || (size_t)n >= outlen - used)
+			return -1;
+		used += (size_t)n;
+		if (click_put_encoded(out, outlen, &used, values[i]) != 0)
+			return -1;
+	}
+	return (int)used;
+}

@@ -1,0 +1,353 @@
+/*
+ * payme.c - the pure half of Payme's merchant API: JSON-RPC 2.0 requests
+ * parsed and shape-checked per method, the Basic auth check, the answers
+ * with Payme's error codes in three languages, the checkout link. What
+ * the methods do with the database is fcgi-apps/payments and payments.c.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "oshxona.h"
+#include "payments.h"
+
+static const char *const payme_methods[PAYME_METHOD__MAX] = {
+    [PAYME_CHECK_PERFORM] = "CheckPerformTransaction",
+    [PAYME_CREATE] = "CreateTransaction",
+    [PAYME_PERFORM] = "PerformTransaction",
+    [PAYME_CANCEL] = "CancelTransaction",
+    [PAYME_CHECK] = "CheckTransaction",
+    [PAYME_STATEMENT] = "GetStatement",
+};
+
+/* What each error says, in the three languages Payme shows. */
+static const struct payme_message {
+	int code;
+	const char *ru, *uz, *en;
+} payme_messages[] = {
+    {PAYME_ERR_PARSE, "Ошибка разбора JSON", "JSON xato", "Parse error"},
+    {PAYME_ERR_REQUEST, "Неверный запрос", "Notoʻgʻri soʻrov", "Invalid request"},
+    {PAYME_ERR_METHOD, "Метод не найден", "Metod topilmadi", "Method not found"},
+    {PAYME_ERR_PRIVILEGE, "Недостаточно привилегий", "Ruxsat yoʻq", "Insufficient privilege"},
+    {PAYME_ERR_SYSTEM, "Системная ошибка", "Tizim xatosi", "System error"},
+    {PAYME_ERR_AMOUNT, "Неверная сумма", "Notoʻgʻri summa", "Wrong amount"},
+    {PAYME_ERR_TX_NOT_FOUND, "Транзакция не найдена", "Tranzaksiya topilmadi",
+     "Transaction not found"},
+    {PAYME_ERR_CANNOT_CANCEL, "Невозможно отменить транзакцию: заказ выполнен",
+     "Tranzaksiyani bekor qilib boʻlmaydi: buyurtma bajarilgan",
+     "The transaction cannot be cancelled: the order is completed"},
+    {PAYME_ERR_CANNOT_PERFORM, "Невозможно выполнить операцию", "Amalni bajarib boʻlmaydi",
+     "The operation cannot be performed"},
+    {PAYME_ERR_ORDER_NOT_FOUND, "Заказ не найден", "Buyurtma topilmadi", "Order not found"},
+    {PAYME_ERR_ORDER_STATE, "Заказ нельзя оплатить через Payme",
+     "Buyurtmani Payme orqali toʻlab boʻlmaydi", "The order cannot be paid with Payme"},
+    {PAYME_ERR_ORDER_PAID, "Заказ уже оплачен", "Buyurtma allaqachon toʻlangan",
+     "The order is paid already"},
+    {PAYME_ERR_ORDER_BUSY, "Заказ ожидает оплаты по другой транзакции",
+     "Buyurtma boshqa tranzaksiya boʻyicha toʻlovni kutmoqda",
+     "The order awaits payment by another transaction"},
+};
+
+/* Payme's ids are 24 hex digits; anything of this alphabet is accepted. */
+static int
+payme_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 1 || n > PAYMENT_EXT_ID_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '-' || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/* params[key] as an integer in [min, max]: 0, 1 wrong type or missing, 2 out of range. */
+static int
+payme_int(json_object *params, const char *key, int64_t min, int64_t max, int64_t *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(params, key, &v) || !json_object_is_type(v, json_type_int))
+		return 1;
+	return json_get_int64(params, key, min, max, out) == 0 ? 0 : 2;
+}
+
+/* A sentinel-returning setter: err gets the reason, the code comes back. */
+static int __attribute__((format(printf, 4, 5)))
+payme_fail(int code, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* params.amount: a positive integer number of tiyin. */
+static int
+payme_amount(json_object *params, struct payme_request *req, char *err, size_t errlen)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(params, "amount", &v))
+		return payme_fail(PAYME_ERR_REQUEST, err, errlen, "params.amount is missing");
+	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+		return payme_fail(PAYME_ERR_REQUEST, err, errlen, "params.amount must be a number");
+	if (payme_int(params, "amount", 1, INT64_MAX / 2, &req->amount) != 0)
+		return payme_fail(PAYME_ERR_AMOUNT, err, errlen,
+		                  "params.amount must be a positive whole number of tiyin");
+	return 0;
+}
+
+/* params.account.order_id: the 24-hex id of one of our orders. */
+static int
+payme_account(json_object *params, struct payme_request *req, char *err, size_t errlen)
+{
+	json_object *acc;
+	const char *id;
+
+	if (!json_object_object_get_ex(params, "account", &acc) ||
+	    !json_object_is_type(acc, json_type_object))
+		return payme_fail(PAYME_ERR_REQUEST, err, errlen,
+		                  "params.account must be an object");
+	id = json_get_string(acc, "order_id");
+	if (id == NULL || strlen(id) != 24 || strspn(id, "0123456789abcdefABCDEF") != 24)
+		return payme_fail(PAYME_ERR_ORDER_NOT_FOUND, err, errlen,
+		                  "account.order_id must be an order id");
+	for (size_t i = 0; i < 24; i++)
+		req->order_id[i] = (char)tolower((unsigned char)id[i]);
+	req->order_id[24] = '\0';
+	return 0;
+}
+
+/* params.id: Payme's transaction id. */
+static int
+payme_tx_id(json_object *params, struct payme_request *req, char *err, size_t errlen)
+{
+	const char *id = json_get_string(params, "id");
+
+	if (id == NULL)
+		return payme_fail(PAYME_ERR_REQUEST, err, errlen, "params.id must be a string");
+	if (!payme_id_ok(id))
+		return payme_fail(req->method == PAYME_CREATE ? PAYME_ERR_REQUEST
+		                                              : PAYME_ERR_TX_NOT_FOUND,
+		                  err, errlen, "params.id is not a transaction id");
+	snprintf(req->tx_id, sizeof(req->tx_id), "%s", id);
+	return 0;
+}
+
+int
+payme_parse(const char *body, size_t len, struct payme_request *req, char *err, size_t errlen)
+{
+	json_object *v, *params;
+	const char *method;
+	int rc;
+
+	memset(req, 0, sizeof(*req));
+	req->method = PAYME_METHOD__MAX;
+	req->root = json_parse(body, len, err, errlen);
+	if (req->root == NULL)
+		return PAYME_ERR_PARSE;
+	if (!json_object_is_type(req->root, json_type_object))
+		return payme_fail(PAYME_ERR_REQUEST, err, errlen, "the request must be an object");
+	if (json_object_object_get_ex(req->root, "id", &v)) {
+		if (v != NULL && !json_object_is_type(v, json_type_int) &&
+		    !json_object_is_type(v, json_type_string) &&
+		    !json_object_is_type(v, json_type_double))
+			return payme_fail(PAYME_ERR_REQUEST, err, errlen,
+			                  "id must be a number, a string or null");
+		req->id = v;
+	}
+	if (json_object_object_get_ex(req->root, "jsonrpc", &v) &&
+	    (!json_object_is_type(v, json_type_string) ||
+	     strcmp(json_object_get_string(v), "2.0") != 0))
+		return payme_fail(PAYME_ERR_REQUEST, err, errlen, "jsonrpc must be \"2.0\"");
+	method = json_get_string(req->root, "method");
+	if (method == NULL)
+		return payme_fail(PAYME_ERR_REQUEST, err, errlen, "method must be a string");
+	for (int i = 0; i < PAYME_METHOD__MAX; i++)
+		if (strcmp(method, payme_methods[i]) == 0)
+			req->method = (enum payme_method)i;
+	if (req->method == PAYME_METHOD__MAX)
+		return payme_fail(PAYME_ERR_METHOD, err, errlen, "unknown method");
+	if (!json_object_object_get_ex(req->root, "params", &params) ||
+	    !json_object_is_type(params, json_type_object))
+		return payme_fail(PAYME_ERR_REQUEST, err, errlen, "params must be an object");
+
+	switch (req->method) {
+	case PAYME_CHECK_PERFORM:
+		if ((rc = payme_amount(params, req, err, errlen)) != 0)
+			return rc;
+		return payme_account(params, req, err, errlen);
+	case PAYME_CREATE:
+		if ((rc = payme_tx_id(params, req, err, errlen)) != 0)
+			return rc;
+		if (payme_int(params, "time", 0, INT64_MAX / 2, &req->time) != 0)
+			return payme_fail(PAYME_ERR_REQUEST, err, errlen,
+			                  "params.time must be a time in milliseconds");
+		if ((rc = payme_amount(params, req, err, errlen)) != 0)
+			return rc;
+		return payme_account(params, req, err, errlen);
+	case PAYME_PERFORM:
+	case PAYME_CHECK:
+		return payme_tx_id(params, req, err, errlen);
+	case PAYME_CANCEL: {
+		int64_t reason;
+		if ((rc = payme_tx_id(params, req, err, errlen)) != 0)
+			return rc;
+		if (payme_int(params, "reason", 1, 99, &reason) != 0)
+			return payme_fail(PAYME_ERR_REQUEST, err, errlen,
+			                  "params.reason must be an integer 1..99");
+		req->reason = (int)reason;
+		return 0;
+	}
+	case PAYME_STATEMENT:
+		if (payme_int(params, "from", 0, INT64_MAX / 2, &req->from) != 0 ||
+		    payme_int(params, "to", 0, INT64_MAX / 2, &req->to) != 0)
+			return payme_fail(
+			    PAYME_ERR_REQUEST, err, errlen,
+			    "params.from and params.to must be times in milliseconds");
+		return 0;
+	default:
+		abort();
+	}
+}
+
+void
+payme_request_free(struct payme_request *req)
+{
+	json_object_put(req->root);
+	memset(req, 0, sizeof(*req));
+}
+
+int
+payme_auth_ok(const char *authorization, const char *key)
+{
+	static const char user[] = "Paycom:";
+	unsigned char got[512];
+	char want[512];
+	size_t n, wlen;
+	int eq;
+
+	if (authorization == NULL || key == NULL || *key == '\0')
+		return 0;
+	if (strncasecmp(authorization, "Basic ", 6) != 0)
+		return 0;
+	authorization += 6;
+	while (*authorization == ' ')
+		authorization++;
+	wlen = (size_t)snprintf(want, sizeof(want), "%s%s", user, key);
+	if (wlen >= sizeof(want))
+		return 0;
+	if (payments_base64_decode(authorization, strlen(authorization), got, sizeof(got), &n) != 0)
+		return 0;
+	eq = bytes_equal_ct(got, n, want, wlen);
+	memset(want, 0, sizeof(want));
+	memset(got, 0, sizeof(got));
+	return eq;
+}
+
+static json_object *
+payme_envelope(json_object *id)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "jsonrpc", json_object_new_string("2.0"));
+	json_object_object_add(o, "id", id != NULL ? json_object_get(id) : NULL);
+	return o;
+}
+
+json_object *
+payme_result(json_object *id, json_object *result)
+{
+	json_object *o = payme_envelope(id);
+
+	json_object_object_add(o, "result", result);
+	return o;
+}
+
+json_object *
+payme_error(json_object *id, int code, const char *detail, const char *data)
+{
+	const struct payme_message *m = NULL;
+	json_object *o = payme_envelope(id), *e = json_object_new_object(), *msg;
+
+	for (size_t i = 0; i < sizeof(payme_messages) / sizeof(payme_messages[0]); i++)
+		if (payme_messages[i].code == code)
+			m = &payme_messages[i];
+	if (m == NULL)
+		m = &payme_messages[4]; /* system error */
+	msg = json_object_new_object();
+	json_object_object_add(msg, "ru", json_object_new_string(m->ru));
+	json_object_object_add(msg, "uz", json_object_new_string(m->uz));
+	json_object_object_add(msg, "en",
+	                       json_object_new_string(detail != NULL && *detail ? detail : m->en));
+	json_object_object_add(e, "code", json_object_new_int(code));
+	json_object_object_add(e, "message", msg);
+	if (data != NULL)
+		json_object_object_add(e, "data", json_object_new_string(data));
+	json_object_object_add(o, "error", e);
+	return o;
+}
+
+/* A Payme transaction's times, our id, state and reason (null when none). */
+static void
+payme_tx_fields(json_object *o, const struct payment_tx *tx)
+{
+	json_object_object_add(o, "create_time", json_object_new_int64(tx->create_time));
+	json_object_object_add(o, "perform_time", json_object_new_int64(tx->perform_time));
+	json_object_object_add(o, "cancel_time", json_object_new_int64(tx->cancel_time));
+	json_object_object_add(o, "transaction", json_object_new_string(tx->txn));
+	json_object_object_add(o, "state", json_object_new_int(tx->state));
+	json_object_object_add(o, "reason",
+	                       tx->reason != 0 ? json_object_new_int(tx->reason) : NULL);
+}
+
+json_object *
+payme_tx_check(const struct payment_tx *tx)
+{
+	json_object *o = json_object_new_object();
+
+	payme_tx_fields(o, tx);
+	return o;
+}
+
+json_object *
+payme_tx_statement(const struct payment_tx *tx)
+{
+	json_object *o = json_object_new_object(), *acc = json_object_new_object();
+	char hex[25];
+
+	bson_oid_to_string(&tx->order, hex);
+	json_object_object_add(acc, "order_id", json_object_new_string(hex));
+	json_object_object_add(o, "id", json_object_new_string(tx->ext_id));
+	json_object_object_add(o, "time", json_object_new_int64(tx->provider_time));
+	json_object_object_add(o, "amount", json_object_new_int64(tx->amount));
+	json_object_object_add(o, "account", acc);
+	payme_tx_fields(o, tx);
+	json_object_object_add(o, "receivers", NULL);
+	return o;
+}
+
+int
+payme_checkout_url(const char *base, const char *merchant, const char *order_hex, int64_t tiyin,
+                   char *out, size_t outlen)
+{
+	char params[256], b64[400];
+	int n = snprintf(params, sizeof(params), "m=%s;ac.order_id=%s;a=%lld", merchant, order_hex,
+	                 (long long)tiyin);
+	size_t blen = strlen(base);
+
+	if (n < 0 || (size_t)n >= sizeof(params))
+		return -1;
+	if (payments_base64_encode((const unsigned char *)params, (size_t)n, b64, sizeof(b64)) == 0)
+		return -1;
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	n = snprintf(out, outlen, "%.*s/%s", (int)blen, base, b64);
+	return n < 0 || (size_t)n >= outlen ? -1 : n;
+}
