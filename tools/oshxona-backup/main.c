@@ -253,6 +253,24 @@ backup_read_file(const char *dir, const struct backup_entry *e, mongoc_collectio
 	return rc;
 }
 
+/* Creates the (dropped) collection name, empty. 0 or -1. */
+static int
+backup_create_empty(mongoc_client_t *client, const char *name)
+{
+	mongoc_database_t *db = mongoc_client_get_database(client, db_database_name());
+	bson_error_t error;
+	mongoc_collection_t *coll = mongoc_database_create_collection(db, name, NULL, &error);
+	int rc = 0;
+
+	if (coll == NULL) {
+		fprintf(stderr, "oshxona-backup: creating %s: %s\n", name, error.message);
+		rc = -1;
+	}
+	mongoc_collection_destroy(coll);
+	mongoc_database_destroy(db);
+	return rc;
+}
+
 static int
 backup_restore(mongoc_client_t *client, const char *dir)
 {
@@ -295,6 +313,11 @@ backup_restore(mongoc_client_t *client, const char *dir)
 			        error.message);
 			rc = -1;
 		}
+		/* An empty collection comes back too (a dump of it holds no
+		 * document whose insert would create it), so the restored
+		 * database lists the same collections as the dumped one. */
+		if (rc == 0 && entries[i].count == 0)
+			rc = backup_create_empty(client, entries[i].name);
 		if (rc == 0)
 			rc = backup_read_file(dir, &entries[i], coll);
 		mongoc_collection_destroy(coll);
