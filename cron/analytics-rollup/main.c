@@ -1,16 +1,18 @@
 /*
- * analytics - rolls each branch's orders of one Asia/Tashkent day into one
+ * analytics-rollup - rolls each branch's orders of one Asia/Tashkent day into one
  * document of daily_stats, _id "<branchId>:<YYYY-MM-DD>", which the
  * analytics program merges on request (it never reads orders). Rolling a
  * day again replaces its documents, so every run is idempotent.
  *
- *   analytics                      cron, every 5 minutes: today; yesterday
- *                                  during the first hour after midnight;
- *                                  every day of the last 30 whose rollup
- *                                  is not final yet
- *   analytics --date YYYY-MM-DD    one day
- *   analytics --backfill FROM TO   every day from FROM to TO, inclusive,
- *                                  in one pass over the orders
+ *   analytics-rollup                      cron, every 5 minutes: today;
+ *                                         yesterday in the first hour after
+ *                                         midnight; every day of the last 30
+ *                                         whose rollup is not final yet
+ *   analytics-rollup --date YYYY-MM-DD    one day
+ *   analytics-rollup --backfill FROM TO   every day from FROM to TO,
+ *                                         inclusive, in one pass over orders
+ *
+ * (Not named "analytics": build/bin/analytics is the FastCGI program.)
  *
  * A rollup is final once its day ended more than ANALYTICS_GRACE_MS ago
  * and none of its orders is open (pending ... delivering). Only an open
@@ -209,8 +211,8 @@ roll_orders(mongoc_client_t *client, const bson_t *filter, struct rollups *t)
 		}
 		n++;
 		if (progress && n % PROGRESS_EVERY == 0)
-			fprintf(stderr, "\ranalytics: %lld orders read, %.0f/s   ", (long long)n,
-			        (double)n / (now_s() - t0 + 1e-9));
+			fprintf(stderr, "\ranalytics-rollup: %lld orders read, %.0f/s   ",
+			        (long long)n, (double)n / (now_s() - t0 + 1e-9));
 	}
 	if (progress && n >= PROGRESS_EVERY)
 		fputc('\n', stderr);
@@ -290,9 +292,9 @@ roll_days(mongoc_client_t *client, const char *from, const char *to,
 		log_info("%s..%s: %lld orders into %zu rollups in %.2f s", from, to, (long long)n,
 		         t.n, dt);
 		if (report)
-			printf(
-			    "analytics: %s..%s: %lld orders, %zu rollups, %.2f s, %.0f orders/s\n",
-			    from, to, (long long)n, t.n, dt, (double)n / (dt > 0 ? dt : 1e-9));
+			printf("analytics-rollup: %s..%s: %lld orders, %zu rollups, %.2f s, %.0f "
+			       "orders/s\n",
+			       from, to, (long long)n, t.n, dt, (double)n / (dt > 0 ? dt : 1e-9));
 		rc = 0;
 	}
 	bson_destroy(&filter);
@@ -356,9 +358,9 @@ roll_cron(mongoc_client_t *client, const struct branch_name *names, size_t nname
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: analytics                       (cron: today and days not final)\n"
-	           "       analytics --date YYYY-MM-DD\n"
-	           "       analytics --backfill FROM TO     (YYYY-MM-DD, inclusive)\n");
+	fprintf(f, "usage: analytics-rollup                      (cron: today, days not final)\n"
+	           "       analytics-rollup --date YYYY-MM-DD\n"
+	           "       analytics-rollup --backfill FROM TO   (YYYY-MM-DD, inclusive)\n");
 }
 
 int
@@ -384,21 +386,23 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (from != NULL && (!analytics_day_valid(from) || !analytics_day_valid(to))) {
-		fprintf(stderr, "analytics: days are YYYY-MM-DD calendar dates\n");
+		fprintf(stderr, "analytics-rollup: days are YYYY-MM-DD calendar dates\n");
 		return EXIT_USAGE;
 	}
 	if (from != NULL && (analytics_day_diff(from, to) < 0 ||
 	                     analytics_day_diff(from, to) >= BACKFILL_DAYS_MAX)) {
-		fprintf(stderr, "analytics: FROM must not be after TO, and at most %d days apart\n",
+		fprintf(stderr,
+		        "analytics-rollup: FROM must not be after TO, and at most %d days apart\n",
 		        BACKFILL_DAYS_MAX);
 		return EXIT_USAGE;
 	}
 	progress = isatty(STDERR_FILENO);
 
-	rc = job_start("analytics", &client);
+	rc = job_start("analytics-rollup", &client);
 	if (client == NULL) {
 		if (rc == 0 && from != NULL) {
-			fprintf(stderr, "analytics: another run holds the lock; try again later\n");
+			fprintf(stderr,
+			        "analytics-rollup: another run holds the lock; try again later\n");
 			return EXIT_LOCKED;
 		}
 		return rc;
