@@ -2,8 +2,8 @@
  * analytics - the owners' and managers' figures, read from the daily
  * rollups cron/analytics writes (daily_stats, one document per branch and
  * Tashkent day); orders are never read here, so an answer costs the same
- * after years of history. Reads go by month ({month[, branch]}: equality
- * filters an index serves, at most 13 of them for the longest period).
+ * after years of history. Reads are equality filters an index serves:
+ * {month[, branch]}, or {day[, branch]} for a few days of a month.
  *
  *   GET /api/admin/analytics/daily?date=YYYY-MM-DD        one day (today)
  *   GET /api/admin/analytics/top-products?days=7&limit=10
@@ -22,6 +22,7 @@
 #include "oshxona.h"
 
 #define PERIOD_DAYS_MAX 366
+#define DAY_QUERIES_MAX 3 /* days of a month read one by one, not by month */
 #define DAY_MS          ((int64_t)86400 * 1000)
 
 /* Which branches an answer covers. */
@@ -102,50 +103,84 @@ an_in_scope(const struct scope *s, const bson_t *doc)
 
 typedef void (*an_visit)(const bson_t *doc, const char *day, void *arg);
 
+/* One query, {key: value} (plus the branch when there is one), visited. */
+static int
+an_query(mongoc_collection_t *coll, const struct scope *s, const char *key, const char *value,
+         const char *from, const char *to, const bson_t *projection, an_visit visit, void *arg,
+         bson_error_t *error)
+{
+	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+	mongoc_cursor_t *cur;
+	const bson_t *doc;
+	int rc = 0;
+
+	BSON_APPEND_UTF8(&filter, key, value);
+	if (s->single)
+		BSON_APPEND_OID(&filter, "branch", &s->branches[0]);
+	if (projection != NULL)
+		BSON_APPEND_DOCUMENT(&opts, "projection", projection);
+	cur = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
+	while (mongoc_cursor_next(cur, &doc)) {
+		const char *d = db_doc_utf8(doc, "day");
+		if (d != NULL && strcmp(d, from) >= 0 && strcmp(d, to) <= 0 && an_in_scope(s, doc))
+			visit(doc, d, arg);
+	}
+	if (mongoc_cursor_error(cur, error))
+		rc = -1;
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&opts);
+	bson_destroy(&filter);
+	return rc;
+}
+
 /*
- * Calls visit for every rollup of [from, to] in scope: one query per
- * month, {month} or {month, branch}. projection (may be NULL) keeps only
- * what the caller reads. Returns 0, or -1 with error set.
+ * Calls visit for every rollup of [from, to] in scope. Per month of the
+ * period: one query {month} when the period has more than
+ * DAY_QUERIES_MAX of its days, else one {day} query per day. So a
+ * request reads at most a month's rollups more than it reports, never
+ * older history, in at most 13 + 2 * DAY_QUERIES_MAX equality queries
+ * (each a full scan on FerretDB's SQLite backend, which serves no index:
+ * fewer queries matter there). projection (may be NULL) keeps only what
+ * the caller reads. Returns 0, or -1 with error set.
  */
 static int
 an_each(mongoc_client_t *client, const struct scope *s, const char *from, const char *to,
         const bson_t *projection, an_visit visit, void *arg, bson_error_t *error)
 {
 	mongoc_collection_t *coll;
-	char month[8], day[ANALYTICS_DAY_LEN + 1];
+	char day[ANALYTICS_DAY_LEN + 1], last[ANALYTICS_DAY_LEN + 1], next[ANALYTICS_DAY_LEN + 1],
+	    month[8];
 	int rc = 0;
 
 	if (!s->all && s->n == 0)
 		return 0; /* staff of no branch: nothing to read */
 	coll = db_collection(client, "daily_stats");
 	memcpy(day, from, ANALYTICS_DAY_LEN + 1);
-	while (rc == 0 && strncmp(day, to, 7) <= 0) {
-		bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
-		mongoc_cursor_t *cur;
-		const bson_t *doc;
-
-		snprintf(month, sizeof(month), "%.7s", day);
-		BSON_APPEND_UTF8(&filter, "month", month);
-		if (s->single)
-			BSON_APPEND_OID(&filter, "branch", &s->branches[0]);
-		if (projection != NULL)
-			BSON_APPEND_DOCUMENT(&opts, "projection", projection);
-		cur = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
-		while (mongoc_cursor_next(cur, &doc)) {
-			const char *d = db_doc_utf8(doc, "day");
-			if (d != NULL && strcmp(d, from) >= 0 && strcmp(d, to) <= 0 &&
-			    an_in_scope(s, doc))
-				visit(doc, d, arg);
+	while (rc == 0 && strcmp(day, to) <= 0) {
+		/* [day, last]: the period's days in day's month. */
+		memcpy(last, day, ANALYTICS_DAY_LEN + 1);
+		for (;;) {
+			analytics_day_add(last, 1, next);
+			if (strcmp(next, to) > 0 || strncmp(next, day, 7) != 0)
+				break;
+			memcpy(last, next, ANALYTICS_DAY_LEN + 1);
 		}
-		if (mongoc_cursor_error(cur, error))
-			rc = -1;
-		mongoc_cursor_destroy(cur);
-		bson_destroy(&opts);
-		bson_destroy(&filter);
-		/* The first day of the next month. */
-		memcpy(day + 8, "01", 2);
-		analytics_day_add(day, 31, day);
-		memcpy(day + 8, "01", 2);
+		snprintf(month, sizeof(month), "%.7s", day);
+		analytics_day_add(last, 1, next);
+		if (analytics_day_diff(day, last) >= DAY_QUERIES_MAX) {
+			rc = an_query(coll, s, "month", month, from, to, projection, visit, arg,
+			              error);
+		} else {
+			char d[ANALYTICS_DAY_LEN + 1];
+
+			memcpy(d, day, sizeof(d));
+			while (rc == 0 && strcmp(d, last) <= 0) {
+				rc = an_query(coll, s, "day", d, from, to, projection, visit, arg,
+				              error);
+				analytics_day_add(d, 1, d);
+			}
+		}
+		analytics_day_add(last, 1, day);
 	}
 	mongoc_collection_destroy(coll);
 	return rc;

@@ -310,10 +310,16 @@ def test_generated_orders_have_the_real_shape(an):
     assert "orders" in an.backfill.stdout and "rollups" in an.backfill.stdout
 
 
-def test_daily_matches_brute_force_every_day_every_scope(an):
+def test_daily_matches_brute_force_every_day(an):
+    """Every day for the owner (all, and each branch); the other scopes on
+    a sample of days (each request costs about a second on FerretDB/SQLite)."""
     orders = an.orders()
-    for day in day_range(an.first, MONTH_DAYS):
+    days = day_range(an.first, MONTH_DAYS)
+    sample = set(days[:2] + days[12:14] + days[-3:])
+    for day in days:
         for who, query, branches in scopes(an):
+            if day not in sample and (who != "owner" or not query.startswith("branchId")):
+                continue
             body = an.ok(q("/api/admin/analytics/daily", f"date={day}", query), who)
             d = body["data"]
             want = brute(orders, branches, {day})
