@@ -357,7 +357,7 @@ analytics_rollup_to_bson(const struct analytics_rollup *r, const char *branch_na
 {
 	char hex[25], id[25 + 1 + ANALYTICS_DAY_LEN + 1], month[8], k[24];
 	const struct analytics_product **sorted;
-	bson_t sub, arr, el;
+	bson_t sub, arr, el, detail = BSON_INITIALIZER;
 
 	bson_oid_to_string(&r->branch, hex);
 	snprintf(id, sizeof(id), "%s:%s", hex, r->day);
@@ -374,15 +374,15 @@ analytics_rollup_to_bson(const struct analytics_rollup *r, const char *branch_na
 	BSON_APPEND_INT64(out, "completedOrders", r->completed);
 	BSON_APPEND_INT64(out, "cancelledOrders", r->cancelled);
 	BSON_APPEND_INT64(out, "openOrders", r->open);
-	BSON_APPEND_DOCUMENT_BEGIN(out, "byOrderType", &sub);
+	BSON_APPEND_DOCUMENT_BEGIN(&detail, "byOrderType", &sub);
 	for (int i = 0; i < ANALYTICS_NTYPES; i++)
 		analytics_count_to_bson(&sub, analytics_types[i], &r->types[i]);
-	bson_append_document_end(out, &sub);
-	BSON_APPEND_DOCUMENT_BEGIN(out, "byPaymentMethod", &sub);
+	bson_append_document_end(&detail, &sub);
+	BSON_APPEND_DOCUMENT_BEGIN(&detail, "byPaymentMethod", &sub);
 	for (int i = 0; i < ANALYTICS_NMETHODS; i++)
 		analytics_count_to_bson(&sub, analytics_methods[i], &r->methods[i]);
-	bson_append_document_end(out, &sub);
-	BSON_APPEND_ARRAY_BEGIN(out, "hours", &arr);
+	bson_append_document_end(&detail, &sub);
+	BSON_APPEND_ARRAY_BEGIN(&detail, "hours", &arr);
 	for (int h = 0; h < ANALYTICS_HOURS; h++) {
 		snprintf(k, sizeof(k), "%d", h);
 		BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &el);
@@ -391,13 +391,13 @@ analytics_rollup_to_bson(const struct analytics_rollup *r, const char *branch_na
 		BSON_APPEND_INT64(&el, "revenue", r->hours[h].revenue);
 		bson_append_document_end(&arr, &el);
 	}
-	bson_append_array_end(out, &arr);
+	bson_append_array_end(&detail, &arr);
 	/* Sorted, so that rolling the same orders again writes the same bytes. */
 	sorted = xcalloc(r->nproducts + 1, sizeof(*sorted));
 	for (size_t i = 0; i < r->nproducts; i++)
 		sorted[i] = &r->products[i];
 	qsort(sorted, r->nproducts, sizeof(*sorted), analytics_oid_cmp);
-	BSON_APPEND_ARRAY_BEGIN(out, "products", &arr);
+	BSON_APPEND_ARRAY_BEGIN(&detail, "products", &arr);
 	for (size_t i = 0; i < r->nproducts; i++) {
 		snprintf(k, sizeof(k), "%zu", i);
 		BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &el);
@@ -409,8 +409,15 @@ analytics_rollup_to_bson(const struct analytics_rollup *r, const char *branch_na
 		BSON_APPEND_DATE_TIME(&el, "lastOrderAt", sorted[i]->last_ms);
 		bson_append_document_end(&arr, &el);
 	}
-	bson_append_array_end(out, &arr);
+	bson_append_array_end(&detail, &arr);
 	free(sorted);
+	/*
+	 * FerretDB decodes every value of a document it returns, ~10 µs each:
+	 * the ~500 values of the breakdowns, hours and products cost 5 ms a
+	 * rollup there, packed as one binary BSON value ~0.5 ms.
+	 */
+	BSON_APPEND_BINARY(out, "detail", BSON_SUBTYPE_BINARY, bson_get_data(&detail), detail.len);
+	bson_destroy(&detail);
 	BSON_APPEND_BOOL(out, "final", final != 0);
 	BSON_APPEND_DATE_TIME(out, "computedAt", computed_ms);
 }
@@ -539,7 +546,17 @@ analytics_add_rollup(struct analytics_rollup *r, const bson_t *doc)
 	while (bson_iter_next(&it)) {
 		const char *k = bson_iter_key(&it);
 
-		if (strcmp(k, "byOrderType") == 0)
+		if (strcmp(k, "detail") == 0 && BSON_ITER_HOLDS_BINARY(&it)) {
+			const uint8_t *data;
+			uint32_t len;
+			bson_subtype_t sub;
+			bson_t inner;
+
+			bson_iter_binary(&it, &sub, &len, &data);
+			if (!bson_init_static(&inner, data, len) ||
+			    analytics_add_rollup(r, &inner) != 0)
+				return -1;
+		} else if (strcmp(k, "byOrderType") == 0)
 			analytics_counts_add(r->types, analytics_types, ANALYTICS_NTYPES, &it);
 		else if (strcmp(k, "byPaymentMethod") == 0)
 			analytics_counts_add(r->methods, analytics_methods, ANALYTICS_NMETHODS,

@@ -95,13 +95,15 @@ int analytics_add_order(struct analytics_rollup *r, const bson_t *order);
 /*
  * Adds a stored rollup document (what analytics_rollup_to_bson wrote) to
  * r: the read side's merge of branches and days. -1 when malformed.
+ * detail is read packed (binary) or as plain fields.
  */
 int analytics_add_rollup(struct analytics_rollup *r, const bson_t *doc);
 
 /*
  * The document stored for r: _id "<branch>:<day>", branch, branchName,
- * day, month, counters, byOrderType, byPaymentMethod, hours (24 entries),
- * products (sorted by productId), final, computedAt. Appends to out.
+ * day, month, the counters, final, computedAt, and detail: a BSON document
+ * {byOrderType, byPaymentMethod, hours (24 entries), products (sorted by
+ * productId)} stored as one binary value. Appends to out.
  */
 void analytics_rollup_to_bson(const struct analytics_rollup *r, const char *branch_name, int final,
                               int64_t computed_ms, bson_t *out);

@@ -10,7 +10,7 @@
  *                                         whose rollup is not final yet
  *   analytics-rollup --date YYYY-MM-DD    one day
  *   analytics-rollup --backfill FROM TO   every day from FROM to TO,
- *                                         inclusive, in one pass over orders
+ *                                         inclusive, one day after another
  *
  * (Not named "analytics": build/bin/analytics is the FastCGI program.)
  *
@@ -38,7 +38,6 @@
 
 #define OPEN_DAYS_MAX     30   /* how far back non-final days are re-rolled */
 #define BACKFILL_DAYS_MAX 3700 /* ten years and a little */
-#define PROGRESS_EVERY    20000
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_LOCKED = 3 };
 
@@ -199,13 +198,11 @@ roll_orders(mongoc_client_t *client, const bson_t *filter, struct rollups *t)
 	const bson_t *doc;
 	bson_error_t error;
 	int64_t n = 0, skipped = 0;
-	double t0 = now_s();
 
 	while (mongoc_cursor_next(cur, &doc)) {
 		const char *day = db_doc_utf8(doc, "localDay");
-		bson_oid_t branch;
-
 		double c0 = now_s();
+		bson_oid_t branch;
 		int bad = db_doc_oid(doc, "branch", &branch) != 0 || !analytics_day_valid(day) ||
 		          analytics_add_order(rollups_get(t, &branch, day), doc) != 0;
 
@@ -215,12 +212,7 @@ roll_orders(mongoc_client_t *client, const bson_t *filter, struct rollups *t)
 			continue;
 		}
 		n++;
-		if (progress && n % PROGRESS_EVERY == 0)
-			fprintf(stderr, "\ranalytics-rollup: %lld orders read, %.0f/s   ",
-			        (long long)n, (double)n / (now_s() - t0 + 1e-9));
 	}
-	if (progress && n >= PROGRESS_EVERY)
-		fputc('\n', stderr);
 	if (skipped > 0)
 		log_warn("%lld orders without branch, localDay, createdAt, status or total "
 		         "skipped",
@@ -270,42 +262,56 @@ write_rollups(mongoc_client_t *client, const struct rollups *t, const struct bra
 }
 
 /*
- * Rolls the days of [from, to] and writes their documents: one equality
- * query for a single day, one range query for a backfill. Returns 0 or -1.
+ * Rolls the days of [from, to], one equality query {localDay} and one
+ * write of its rollups per day: an index serves it (a range of days would
+ * make FerretDB read every order, in and out of the period), memory stays
+ * one day's, and an error leaves every day before it rolled and the
+ * failing day as it was. Returns 0 or -1.
  */
 static int
 roll_days(mongoc_client_t *client, const char *from, const char *to,
           const struct branch_name *names, size_t nnames, int report)
 {
-	struct rollups t = {0};
-	bson_t filter = BSON_INITIALIZER, range;
+	char day[ANALYTICS_DAY_LEN + 1];
 	double t0 = now_s();
-	int64_t n;
-	int rc = -1;
+	int64_t n, total = 0;
+	size_t rollups = 0;
+	int rc = 0;
 
-	if (strcmp(from, to) == 0) {
-		BSON_APPEND_UTF8(&filter, "localDay", from);
-	} else {
-		BSON_APPEND_DOCUMENT_BEGIN(&filter, "localDay", &range);
-		BSON_APPEND_UTF8(&range, "$gte", from);
-		BSON_APPEND_UTF8(&range, "$lte", to);
-		bson_append_document_end(&filter, &range);
+	memcpy(day, from, sizeof(day));
+	while (rc == 0 && strcmp(day, to) <= 0) {
+		struct rollups t = {0};
+		bson_t filter = BSON_INITIALIZER;
+
+		BSON_APPEND_UTF8(&filter, "localDay", day);
+		n = roll_orders(client, &filter, &t);
+		if (n < 0 || write_rollups(client, &t, names, nnames, db_now_ms()) != 0)
+			rc = -1;
+		else
+			log_debug("%s: %lld orders into %zu rollups", day, (long long)n, t.n);
+		total += n > 0 ? n : 0;
+		rollups += t.n;
+		bson_destroy(&filter);
+		rollups_free(&t);
+		if (progress && strcmp(from, to) != 0)
+			fprintf(stderr, "\ranalytics-rollup: %s, %lld orders so far, %.0f/s   ",
+			        day, (long long)total, (double)total / (now_s() - t0 + 1e-9));
+		analytics_day_add(day, 1, day);
 	}
-	n = roll_orders(client, &filter, &t);
-	if (n >= 0 && write_rollups(client, &t, names, nnames, db_now_ms()) == 0) {
+	if (progress && strcmp(from, to) != 0)
+		fputc('\n', stderr);
+	if (rc == 0) {
 		double dt = now_s() - t0;
-		log_info("%s..%s: %lld orders into %zu rollups in %.2f s", from, to, (long long)n,
-		         t.n, dt);
+		log_info("%s..%s: %lld orders into %zu rollups in %.2f s", from, to,
+		         (long long)total, rollups, dt);
 		/* The C part apart from the database's, to tell which one is slow. */
 		if (report)
 			printf("analytics-rollup: %s..%s: %lld orders, %zu rollups, %.2f s, %.0f "
 			       "orders/s; in C %.3f s, %.0f orders/s\n",
-			       from, to, (long long)n, t.n, dt, (double)n / (dt > 0 ? dt : 1e-9),
-			       c_time, (double)n / (c_time > 0 ? c_time : 1e-9));
-		rc = 0;
+			       from, to, (long long)total, rollups, dt,
+			       (double)total / (dt > 0 ? dt : 1e-9), c_time,
+			       (double)total / (c_time > 0 ? c_time : 1e-9));
 	}
-	bson_destroy(&filter);
-	rollups_free(&t);
 	return rc;
 }
 

@@ -106,10 +106,9 @@ typedef void (*an_visit)(const bson_t *doc, const char *day, void *arg);
 /* One query, {key: value} (plus the branch when there is one), visited. */
 static int
 an_query(mongoc_collection_t *coll, const struct scope *s, const char *key, const char *value,
-         const char *from, const char *to, const bson_t *projection, an_visit visit, void *arg,
-         bson_error_t *error)
+         const char *from, const char *to, an_visit visit, void *arg, bson_error_t *error)
 {
-	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+	bson_t filter = BSON_INITIALIZER;
 	mongoc_cursor_t *cur;
 	const bson_t *doc;
 	int rc = 0;
@@ -117,9 +116,7 @@ an_query(mongoc_collection_t *coll, const struct scope *s, const char *key, cons
 	BSON_APPEND_UTF8(&filter, key, value);
 	if (s->single)
 		BSON_APPEND_OID(&filter, "branch", &s->branches[0]);
-	if (projection != NULL)
-		BSON_APPEND_DOCUMENT(&opts, "projection", projection);
-	cur = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
+	cur = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
 	while (mongoc_cursor_next(cur, &doc)) {
 		const char *d = db_doc_utf8(doc, "day");
 		if (d != NULL && strcmp(d, from) >= 0 && strcmp(d, to) <= 0 && an_in_scope(s, doc))
@@ -128,7 +125,6 @@ an_query(mongoc_collection_t *coll, const struct scope *s, const char *key, cons
 	if (mongoc_cursor_error(cur, error))
 		rc = -1;
 	mongoc_cursor_destroy(cur);
-	bson_destroy(&opts);
 	bson_destroy(&filter);
 	return rc;
 }
@@ -140,12 +136,11 @@ an_query(mongoc_collection_t *coll, const struct scope *s, const char *key, cons
  * request reads at most a month's rollups more than it reports, never
  * older history, in at most 13 + 2 * DAY_QUERIES_MAX equality queries
  * (each a full scan on FerretDB's SQLite backend, which serves no index:
- * fewer queries matter there). projection (may be NULL) keeps only what
- * the caller reads. Returns 0, or -1 with error set.
+ * fewer queries matter there). Returns 0, or -1 with error set.
  */
 static int
 an_each(mongoc_client_t *client, const struct scope *s, const char *from, const char *to,
-        const bson_t *projection, an_visit visit, void *arg, bson_error_t *error)
+        an_visit visit, void *arg, bson_error_t *error)
 {
 	mongoc_collection_t *coll;
 	char day[ANALYTICS_DAY_LEN + 1], last[ANALYTICS_DAY_LEN + 1], next[ANALYTICS_DAY_LEN + 1],
@@ -168,15 +163,13 @@ an_each(mongoc_client_t *client, const struct scope *s, const char *from, const 
 		snprintf(month, sizeof(month), "%.7s", day);
 		analytics_day_add(last, 1, next);
 		if (analytics_day_diff(day, last) >= DAY_QUERIES_MAX) {
-			rc = an_query(coll, s, "month", month, from, to, projection, visit, arg,
-			              error);
+			rc = an_query(coll, s, "month", month, from, to, visit, arg, error);
 		} else {
 			char d[ANALYTICS_DAY_LEN + 1];
 
 			memcpy(d, day, sizeof(d));
 			while (rc == 0 && strcmp(d, last) <= 0) {
-				rc = an_query(coll, s, "day", d, from, to, projection, visit, arg,
-				              error);
+				rc = an_query(coll, s, "day", d, from, to, visit, arg, error);
 				analytics_day_add(d, 1, d);
 			}
 		}
@@ -295,7 +288,6 @@ an_daily(struct req *r)
 	struct scope s;
 	struct daily d;
 	char day[ANALYTICS_DAY_LEN + 1];
-	bson_t *proj = BCON_NEW("products", BCON_INT32(0));
 	bson_error_t error;
 	json_object *data, *hours;
 	int64_t closes;
@@ -311,7 +303,7 @@ an_daily(struct req *r)
 	} else {
 		an_today(day);
 	}
-	if (an_each(client, &s, day, day, proj, daily_visit, &d, &error) != 0) {
+	if (an_each(client, &s, day, day, daily_visit, &d, &error) != 0) {
 		db_answer_error(r, &error);
 		goto done;
 	}
@@ -343,7 +335,6 @@ an_daily(struct req *r)
 	}
 	an_respond(r, data, &s, day, day);
 done:
-	bson_destroy(proj);
 	analytics_rollup_free(&d.sum);
 	db_push(client);
 }
@@ -381,8 +372,6 @@ an_top_products(struct req *r)
 	struct scope s;
 	struct analytics_rollup sum;
 	char from[ANALYTICS_DAY_LEN + 1], to[ANALYTICS_DAY_LEN + 1], hex[25];
-	bson_t *proj =
-	    BCON_NEW("branch", BCON_INT32(1), "day", BCON_INT32(1), "products", BCON_INT32(1));
 	bson_error_t error;
 	json_object *data;
 	int64_t limit;
@@ -392,7 +381,7 @@ an_top_products(struct req *r)
 		goto done;
 	an_last_days(v[F_DAYS].present ? v[F_DAYS].i : 7, from, to);
 	limit = v[F_LIMIT].present ? v[F_LIMIT].i : 10;
-	if (an_each(client, &s, from, to, proj, sum_visit, &sum, &error) != 0) {
+	if (an_each(client, &s, from, to, sum_visit, &sum, &error) != 0) {
 		db_answer_error(r, &error);
 		goto done;
 	}
@@ -416,7 +405,6 @@ an_top_products(struct req *r)
 	}
 	an_respond(r, data, &s, from, to);
 done:
-	bson_destroy(proj);
 	analytics_rollup_free(&sum);
 	db_push(client);
 }
@@ -438,8 +426,6 @@ an_peak_hours(struct req *r)
 	struct scope s;
 	struct analytics_rollup sum;
 	char from[ANALYTICS_DAY_LEN + 1], to[ANALYTICS_DAY_LEN + 1];
-	bson_t *proj =
-	    BCON_NEW("branch", BCON_INT32(1), "day", BCON_INT32(1), "hours", BCON_INT32(1));
 	bson_error_t error;
 	json_object *data;
 
@@ -447,7 +433,7 @@ an_peak_hours(struct req *r)
 	if (an_begin(r, client, fields, F__MAX, F_BRANCH, &q, v, &s) != 0)
 		goto done;
 	an_last_days(v[F_DAYS].present ? v[F_DAYS].i : 30, from, to);
-	if (an_each(client, &s, from, to, proj, sum_visit, &sum, &error) != 0) {
+	if (an_each(client, &s, from, to, sum_visit, &sum, &error) != 0) {
 		db_answer_error(r, &error);
 		goto done;
 	}
@@ -464,7 +450,6 @@ an_peak_hours(struct req *r)
 	}
 	an_respond(r, data, &s, from, to);
 done:
-	bson_destroy(proj);
 	analytics_rollup_free(&sum);
 	db_push(client);
 }
@@ -645,7 +630,6 @@ an_summary(struct req *r)
 	struct scope sc;
 	struct summary s;
 	char from[ANALYTICS_DAY_LEN + 1], to[ANALYTICS_DAY_LEN + 1], day[ANALYTICS_DAY_LEN + 1];
-	bson_t *proj = BCON_NEW("products", BCON_INT32(0), "hours", BCON_INT32(0));
 	bson_error_t error;
 	json_object *data, *days;
 	int64_t n = 0;
@@ -680,7 +664,7 @@ an_summary(struct req *r)
 	}
 	s.from = from;
 	s.days = xcalloc((size_t)n, sizeof(*s.days));
-	if (an_each(client, &sc, from, to, proj, summary_visit, &s, &error) != 0) {
+	if (an_each(client, &sc, from, to, summary_visit, &s, &error) != 0) {
 		db_answer_error(r, &error);
 		goto done;
 	}
@@ -710,7 +694,6 @@ done:
 		analytics_rollup_free(&s.days[i]);
 	free(s.days);
 	analytics_rollup_free(&s.total);
-	bson_destroy(proj);
 	db_push(client);
 }
 
