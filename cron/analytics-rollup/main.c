@@ -5,8 +5,8 @@
  * day again replaces its documents, so every run is idempotent.
  *
  *   analytics-rollup                      cron, every 5 minutes: today;
- *                                         yesterday in the first hour after
- *                                         midnight; every day of the last 30
+ *                                         the days since the last run (less
+ *                                         an hour); every day of the last 30
  *                                         whose rollup is not final yet
  *   analytics-rollup --date YYYY-MM-DD    one day
  *   analytics-rollup --backfill FROM TO   every day from FROM to TO,
@@ -315,57 +315,115 @@ roll_days(mongoc_client_t *client, const char *from, const char *to,
 	return rc;
 }
 
-/* Adds day to the set unless there (days holds up to OPEN_DAYS_MAX + 2). */
+#define CRON_DAYS_MAX (2 * OPEN_DAYS_MAX + 2)
+
+/* Adds day to the set unless there or the set is full. */
 static void
 day_set_add(char (*days)[ANALYTICS_DAY_LEN + 1], size_t *n, const char *day)
 {
 	for (size_t i = 0; i < *n; i++)
 		if (strcmp(days[i], day) == 0)
 			return;
-	memcpy(days[(*n)++], day, ANALYTICS_DAY_LEN + 1);
+	if (*n < CRON_DAYS_MAX)
+		memcpy(days[(*n)++], day, ANALYTICS_DAY_LEN + 1);
 }
 
-/* The cron run: which days may still change, each rolled on its own. */
+/*
+ * When the last cron run that finished began (analytics_state "cron"):
+ * 1 and *at, 0 when there was none, -1 on error.
+ */
+static int
+cron_last_run(mongoc_client_t *client, int64_t *at)
+{
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8("cron")), *doc = NULL;
+	bson_error_t error;
+	bson_iter_t it;
+	int rc = db_find_one(client, "analytics_state", filter, NULL, &doc, &error);
+
+	if (rc < 0)
+		log_error("analytics_state: %s", error.message);
+	if (rc == 1) {
+		rc = bson_iter_init_find(&it, doc, "lastRunAt") && BSON_ITER_HOLDS_DATE_TIME(&it);
+		if (rc == 1)
+			*at = bson_iter_date_time(&it);
+		bson_destroy(doc);
+	}
+	bson_destroy(filter);
+	return rc;
+}
+
+static int
+cron_mark_run(mongoc_client_t *client, int64_t at)
+{
+	mongoc_collection_t *coll = db_collection(client, "analytics_state");
+	bson_t *sel = BCON_NEW("_id", BCON_UTF8("cron"));
+	bson_t *doc = BCON_NEW("_id", BCON_UTF8("cron"), "lastRunAt", BCON_DATE_TIME(at));
+	bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
+	bson_error_t error;
+	int rc = 0;
+
+	if (!mongoc_collection_replace_one(coll, sel, doc, opts, NULL, &error)) {
+		log_error("analytics_state: %s", error.message);
+		rc = -1;
+	}
+	bson_destroy(opts);
+	bson_destroy(doc);
+	bson_destroy(sel);
+	mongoc_collection_destroy(coll);
+	return rc;
+}
+
+/*
+ * The cron run: which days may still change, each rolled on its own:
+ * today; every day since the last run began, less an hour (orders of
+ * 23:59 may be written after midnight, and days missed while cron was
+ * down come back); every day of the last OPEN_DAYS_MAX whose rollup is
+ * not final.
+ */
 static int
 roll_cron(mongoc_client_t *client, const struct branch_name *names, size_t nnames)
 {
-	char days[OPEN_DAYS_MAX + 2][ANALYTICS_DAY_LEN + 1], today[ANALYTICS_DAY_LEN + 1],
-	    oldest[ANALYTICS_DAY_LEN + 1], yesterday[ANALYTICS_DAY_LEN + 1];
-	int64_t now = db_now_ms();
-	mongoc_collection_t *coll = db_collection(client, "daily_stats");
-	bson_t *filter = BCON_NEW("final", BCON_BOOL(false));
-	bson_t *opts = BCON_NEW("projection", "{", "day", BCON_INT32(1), "}");
+	char days[CRON_DAYS_MAX][ANALYTICS_DAY_LEN + 1], today[ANALYTICS_DAY_LEN + 1],
+	    oldest[ANALYTICS_DAY_LEN + 1], day[ANALYTICS_DAY_LEN + 1];
+	int64_t now = db_now_ms(), last = now;
+	mongoc_collection_t *coll;
+	bson_t *filter, *opts;
 	mongoc_cursor_t *cur;
 	const bson_t *doc;
 	bson_error_t error;
 	size_t n = 0;
-	int rc = 0;
+	int rc;
 
 	analytics_day_of(now, today);
-	analytics_day_add(today, -1, yesterday);
 	analytics_day_add(today, -OPEN_DAYS_MAX, oldest);
-	day_set_add(days, &n, today);
-	/* Orders of 23:59 may be written after midnight: roll yesterday once more. */
-	if (now < analytics_day_start_ms(today) + 3600 * 1000)
-		day_set_add(days, &n, yesterday);
+	if (cron_last_run(client, &last) < 0)
+		return -1;
+	analytics_day_of((last < now ? last : now) - 3600 * 1000, day);
+	if (strcmp(day, oldest) < 0)
+		memcpy(day, oldest, sizeof(day));
+	for (; strcmp(day, today) <= 0; analytics_day_add(day, 1, day))
+		day_set_add(days, &n, day);
+
+	coll = db_collection(client, "daily_stats");
+	filter = BCON_NEW("final", BCON_BOOL(false));
+	opts = BCON_NEW("projection", "{", "day", BCON_INT32(1), "}");
 	cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
 	while (mongoc_cursor_next(cur, &doc)) {
-		const char *day = db_doc_utf8(doc, "day");
-		if (analytics_day_valid(day) && strcmp(day, oldest) >= 0 &&
-		    strcmp(day, today) <= 0 && n < sizeof(days) / sizeof(days[0]))
-			day_set_add(days, &n, day);
+		const char *d = db_doc_utf8(doc, "day");
+		if (analytics_day_valid(d) && strcmp(d, oldest) >= 0 && strcmp(d, today) <= 0)
+			day_set_add(days, &n, d);
 	}
-	if (mongoc_cursor_error(cur, &error)) {
+	rc = mongoc_cursor_error(cur, &error) ? -1 : 0;
+	if (rc != 0)
 		log_error("daily_stats: %s", error.message);
-		rc = -1;
-	}
 	mongoc_cursor_destroy(cur);
 	bson_destroy(opts);
 	bson_destroy(filter);
 	mongoc_collection_destroy(coll);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = roll_days(client, days[i], days[i], names, nnames, 0);
-	return rc;
+	/* The start of this run: what was written during it is read next time. */
+	return rc == 0 ? cron_mark_run(client, now) : -1;
 }
 
 static void
