@@ -22,7 +22,7 @@
 #include "oshxona.h"
 
 #define PERIOD_DAYS_MAX 366
-#define DAY_QUERIES_MAX 3 /* days of a month read one by one, not by month */
+#define DAY_QUERIES_MAX 7 /* days of a month read one by one, not by month */
 #define DAY_MS          ((int64_t)86400 * 1000)
 
 /* Which branches an answer covers. */
