@@ -247,6 +247,11 @@ static const struct db_index db_indexes[] = {
     {"orders", "status_1", "{\"status\": 1}", 0},
     /* Payme's GetStatement (lib/payments.c). */
     {"payments", "provider_1_providerTime_1", "{\"provider\": 1, \"providerTime\": 1}", 0},
+    /* Analytics: the job rolls a day's orders; the program reads months and days. */
+    {"orders", "localDay_1", "{\"localDay\": 1}", 0},
+    {"daily_stats", "month_1_branch_1", "{\"month\": 1, \"branch\": 1}", 0},
+    {"daily_stats", "day_1_branch_1", "{\"day\": 1, \"branch\": 1}", 0},
+    {"daily_stats", "final_1", "{\"final\": 1}", 0},
 };
 
 int

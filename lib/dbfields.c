@@ -44,6 +44,13 @@ static const struct db_field db_fields[] = {
     {"payments", "provider"},
     {"payment_claims", "_id"},
     {"payment_effects", "_id"},
+    /* analytics: the job's not-final days, the program's months and days */
+    {"daily_stats", "_id"},
+    {"daily_stats", "month"},
+    {"daily_stats", "day"},
+    {"daily_stats", "branch"},
+    {"daily_stats", "final"},
+    {"analytics_state", "_id"},
 };
 
 const struct db_field *

@@ -131,3 +131,15 @@ bash "$ROOT/scripts/stack.sh" stop >/dev/null
 rm -rf "${STACK_DIR:?}"/*
 bash "$ROOT/scripts/stack.sh" start >/dev/null
 history_bench
+
+# Analytics (issue 13): rollup throughput on BENCH_ANALYTICS_ORDERS
+# (1,000,000) generated orders, and endpoint latency over a week and then a
+# year of rollups (scripts/bench_analytics.py). BENCH_ANALYTICS=0 skips it.
+if [ "${BENCH_ANALYTICS:-1}" != 0 ]; then
+	# A fresh database: the rollups measured are only the generated ones.
+	bash "$ROOT/scripts/stack.sh" stop >/dev/null
+	rm -rf "${STACK_DIR:?}"/*
+	bash "$ROOT/scripts/stack.sh" start >/dev/null
+	echo "bench: analytics, ${BENCH_ANALYTICS_ORDERS:-1000000} orders over 365 days"
+	(cd "$ROOT/scripts" && "$PY" bench_analytics.py "$PORT" "$DB_PORT" "$owner_pw" "$STACK_DIR")
+fi
