@@ -502,7 +502,7 @@ def test_children_stay_small(local, token):
     for i in range(20):
         r = post_upload(api, token, data=jpeg)
         assert r.status == 201, r
-    for pid in st.pids("uploads"):
+    for pid in st.children("uploads"):
         kb = rss_kb(pid)
         # Measured about 25 MB (libvips and its libraries mapped in).
         assert kb < 100 * 1024, f"uploads child {pid}: VmRSS {kb} kB"
