@@ -220,3 +220,30 @@ def test_general_limit_429_logs_no_uninitialized_variable(limited):
     time.sleep(0.2)
     log = (st.dir / "logs" / "error.log").read_text()
     assert "uninitialized" not in log, [x for x in log.splitlines() if "uninitialized" in x][:3]
+
+
+# ----------------------------------------------------- login lock-out
+
+
+def test_account_limit_spares_the_right_password_from_a_known_place(api, mongo):
+    """Item 5: five wrong passwords from anywhere locked a staff account
+    out for 15 minutes. Now they only stop logins from places the account
+    has not signed in from; the per-address limit stays as it was."""
+    name, pw = "chilonzor", STAFF["chilonzor"]["password"]
+    known = fresh_ip()
+    try:
+        assert login(api, name, pw, known).status == 200
+        for i in range(5):
+            assert login(api, name, f"wrong-{i}", fresh_ip()).status == 401
+        # Somewhere new: the account's limit holds, right password or not.
+        assert login(api, name, "wrong-again", fresh_ip()).status == 429
+        r = login(api, name, pw, fresh_ip())
+        assert r.status == 429 and int(r.header("Retry-After")) > 0, r
+        # Where the staff member signed in before: the right password works.
+        assert login(api, name, pw, known).status == 200
+        # A known place gets no extra guesses: its address limit still counts.
+        for i in range(5):
+            assert login(api, name, f"wrong-known-{i}", known).status == 401
+        assert login(api, name, pw, known).status == 429
+    finally:
+        mongo.delete("login_attempts", {"key": f"login-account:{name}"})
