@@ -18,6 +18,13 @@
 #define IDEM_TTL_MS        ((int64_t)24 * 3600 * 1000)
 #define NUMBER_CLAIM_TRIES 1000
 #define ROLL_FORWARD_MS    5000 /* a claim this old without its write: claimant died */
+/*
+ * An idempotency claim's lease: a retry after it takes the claim over. No
+ * request holds a claim longer than nginx waits for it (20 s) in practice,
+ * but correctness does not depend on this: a taken-over claim keeps its
+ * order id, and the orders _id admits one order.
+ */
+#define ORDER_IDEM_LEASE_MS 10000
 
 static const char *const order_types[] = {"delivery", "pickup", "dine_in"};
 static const char *const payment_methods[] = {"cash", "card", "click", "payme"};
@@ -445,26 +452,107 @@ order_price_lines(mongoc_client_t *client, const struct order_input *in, struct 
 }
 
 /*
- * Claims the idempotency key for this user. Returns 1 claimed (go on), 0
- * with res holding the first request's order (200, replayed) or 409 while
- * that request is still in flight, -1 with res set to a database error.
+ * What an order request asks for, as a hash: the same Idempotency-Key
+ * with a different request is refused rather than answered with the first
+ * order. Taken over the parsed input (BSON appended in a fixed order), so
+ * spacing or key order in the JSON body does not matter.
+ */
+static void
+order_input_hash(const struct order_input *in, char out[2 * SHA256_LEN + 1])
+{
+	bson_t b = BSON_INITIALIZER;
+	unsigned char h[SHA256_LEN];
+
+	for (size_t i = 0; i < in->nitems; i++) {
+		BSON_APPEND_OID(&b, "p", &in->items[i].product);
+		BSON_APPEND_INT64(&b, "q", in->items[i].quantity);
+		BSON_APPEND_UTF8(&b, "n", in->items[i].notes ? in->items[i].notes : "\x1e");
+		BSON_APPEND_INT64(&b, "c", in->items[i].has_price ? in->items[i].price : -1);
+	}
+	BSON_APPEND_UTF8(&b, "t", in->order_type ? in->order_type : "");
+	BSON_APPEND_UTF8(&b, "m", in->payment_method ? in->payment_method : "");
+	BSON_APPEND_OID(&b, "b", &in->branch);
+	BSON_APPEND_UTF8(&b, "a", in->address ? in->address : "\x1e");
+	BSON_APPEND_BOOL(&b, "l", in->has_location);
+	BSON_APPEND_DOUBLE(&b, "x", in->has_location ? in->lat : 0);
+	BSON_APPEND_DOUBLE(&b, "y", in->has_location ? in->lng : 0);
+	BSON_APPEND_UTF8(&b, "f", in->phone ? in->phone : "\x1e");
+	BSON_APPEND_UTF8(&b, "o", in->comment ? in->comment : "\x1e");
+	BSON_APPEND_INT64(&b, "d", in->table_number);
+	BSON_APPEND_INT64(&b, "s", in->has_total ? in->total : -1);
+	sha256(bson_get_data(&b), b.len, h);
+	hex_encode(h, SHA256_LEN, out);
+	bson_destroy(&b);
+}
+
+/*
+ * Takes over a claim whose lease ran out: its request died (killed, or
+ * the database went away) before storing the order. Conditional on the
+ * owner the claim had; on FerretDB two retries may both win that update,
+ * which is harmless: they store the claim's one order id, and the orders
+ * _id lets only one of them in. Returns 1 taken, 0 someone else took it,
+ * -1 with res set to a database error.
  */
 static int
-order_claim_idempotency(mongoc_client_t *client, const bson_oid_t *user, const char *key,
-                        const bson_oid_t *order_id, char *claim_id, size_t claim_len,
-                        struct order_result *res)
+order_take_over(mongoc_client_t *client, const char *claim_id, const bson_t *claim,
+                const char *owner, int64_t now, struct order_result *res)
 {
-	char uhex[25];
-	int64_t now = db_now_ms();
-	bson_t *doc, *filter, *found = NULL, *order = NULL;
+	mongoc_collection_t *coll = db_collection(client, "idempotency_keys");
+	const char *was = db_doc_utf8(claim, "owner");
+	bson_t *filter, *update, reply;
 	bson_error_t error;
+	bson_iter_t it;
+	int rc = -1;
+
+	filter = was != NULL ? BCON_NEW("_id", BCON_UTF8(claim_id), "owner", BCON_UTF8(was))
+	                     : BCON_NEW("_id", BCON_UTF8(claim_id), "owner", "{", "$exists",
+	                                BCON_BOOL(false), "}");
+	update = BCON_NEW("$set", "{", "owner", BCON_UTF8(owner), "leaseUntil",
+	                  BCON_DATE_TIME(now + ORDER_IDEM_LEASE_MS), "}");
+	if (!mongoc_collection_update_one(coll, filter, update, NULL, &reply, &error))
+		order_db_fail(res, &error);
+	else
+		rc =
+		    bson_iter_init_find(&it, &reply, "matchedCount") && bson_iter_as_int64(&it) > 0;
+	if (rc >= 0)
+		log_warn("idempotency key %s: %s", claim_id,
+		         rc ? "lease ran out, taken over" : "taken over by another retry");
+	bson_destroy(&reply);
+	bson_destroy(update);
+	bson_destroy(filter);
+	mongoc_collection_destroy(coll);
+	return rc;
+}
+
+/*
+ * Claims the idempotency key for this user: {_id: "<user>:<key>", order,
+ * owner, leaseUntil, bodyHash}. Returns 1 claimed (go on, storing the
+ * order under *order_id, which a take-over replaces with the claim's);
+ * 0 with res holding the first request's order (200, replayed), 409
+ * while that request's lease runs, or 422 for a different request under
+ * the same key; -1 with res set to a database error.
+ */
+static int
+order_claim_idempotency(mongoc_client_t *client, const bson_oid_t *user,
+                        const struct order_input *in, bson_oid_t *order_id, char *claim_id,
+                        size_t claim_len, const char *owner, struct order_result *res)
+{
+	char uhex[25], hash[2 * SHA256_LEN + 1];
+	int64_t now = db_now_ms(), lease;
+	bson_t *doc, *filter, *found = NULL, *order = NULL;
+	const char *was_hash;
+	bson_error_t error;
+	bson_iter_t it;
 	bson_oid_t first;
 	int rc;
 
+	order_input_hash(in, hash);
 	bson_oid_to_string(user, uhex);
-	snprintf(claim_id, claim_len, "%s:%s", uhex, key);
-	doc = BCON_NEW("_id", BCON_UTF8(claim_id), "order", BCON_OID(order_id), "createdAt",
-	               BCON_DATE_TIME(now), "expiresAt", BCON_DATE_TIME(now + IDEM_TTL_MS));
+	snprintf(claim_id, claim_len, "%s:%s", uhex, in->idempotency_key);
+	doc = BCON_NEW("_id", BCON_UTF8(claim_id), "order", BCON_OID(order_id), "owner",
+	               BCON_UTF8(owner), "bodyHash", BCON_UTF8(hash), "createdAt",
+	               BCON_DATE_TIME(now), "leaseUntil", BCON_DATE_TIME(now + ORDER_IDEM_LEASE_MS),
+	               "expiresAt", BCON_DATE_TIME(now + IDEM_TTL_MS));
 	rc = db_insert(client, "idempotency_keys", doc, &error);
 	bson_destroy(doc);
 	if (rc == 0)
@@ -475,28 +563,57 @@ order_claim_idempotency(mongoc_client_t *client, const bson_oid_t *user, const c
 	filter = BCON_NEW("_id", BCON_UTF8(claim_id));
 	rc = db_find_one(client, "idempotency_keys", filter, NULL, &found, &error);
 	bson_destroy(filter);
-	if (rc == 1 && db_doc_oid(found, "order", &first) == 0) {
-		filter = BCON_NEW("_id", BCON_OID(&first));
-		rc = db_find_one(client, "orders", filter, NULL, &order, &error);
-		bson_destroy(filter);
-	}
-	if (found != NULL)
-		bson_destroy(found);
-	if (rc < 0) {
-		if (order != NULL)
-			bson_destroy(order);
+	if (rc < 0)
 		return order_db_fail(res, &error);
-	}
-	if (order == NULL) {
+	if (rc == 0) {
+		/* Released between our insert and this read: the client tries again. */
 		order_fail(res, 409, ORDER_IN_PROGRESS,
 		           "A request with this Idempotency-Key is still in progress");
 		return 0;
 	}
-	res->status = 200;
-	res->reason = ORDER_OK;
-	res->replayed = 1;
-	res->order = order;
-	return 0;
+	was_hash = db_doc_utf8(found, "bodyHash");
+	if (was_hash != NULL && strcmp(was_hash, hash) != 0) {
+		bson_destroy(found);
+		order_fail(res, 422, ORDER_KEY_REUSED,
+		           "This Idempotency-Key was used for a different order");
+		return 0;
+	}
+	if (db_doc_oid(found, "order", &first) == 0) {
+		filter = BCON_NEW("_id", BCON_OID(&first));
+		rc = db_find_one(client, "orders", filter, NULL, &order, &error);
+		bson_destroy(filter);
+		if (rc < 0) {
+			bson_destroy(found);
+			return order_db_fail(res, &error);
+		}
+	}
+	if (order != NULL) {
+		bson_destroy(found);
+		res->status = 200;
+		res->reason = ORDER_OK;
+		res->replayed = 1;
+		res->order = order;
+		return 0;
+	}
+	/* Claims from before leases: createdAt + the lease. */
+	lease = 0;
+	if (bson_iter_init_find(&it, found, "leaseUntil") && BSON_ITER_HOLDS_DATE_TIME(&it))
+		lease = bson_iter_date_time(&it);
+	else if (bson_iter_init_find(&it, found, "createdAt") && BSON_ITER_HOLDS_DATE_TIME(&it))
+		lease = bson_iter_date_time(&it) + ORDER_IDEM_LEASE_MS;
+	rc = 0;
+	if (lease <= now && db_doc_oid(found, "order", &first) == 0)
+		rc = order_take_over(client, claim_id, found, owner, now, res);
+	bson_destroy(found);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		order_fail(res, 409, ORDER_IN_PROGRESS,
+		           "A request with this Idempotency-Key is still in progress");
+		return 0;
+	}
+	bson_oid_copy(&first, order_id);
+	return 1;
 }
 
 /*
@@ -723,7 +840,7 @@ order_place(mongoc_client_t *client, const struct order_input *in, const struct 
 	bson_t *filter = NULL, *branch = NULL, *user = NULL, *order = NULL;
 	bson_error_t error;
 	bson_oid_t order_id;
-	char claim_id[200] = "";
+	char claim_id[200] = "", owner[17];
 	int64_t now = db_now_ms(), subtotal = 0, fee = 0, min_order, number;
 	int rc;
 
@@ -737,8 +854,9 @@ order_place(mongoc_client_t *client, const struct order_input *in, const struct 
 	 */
 	bson_oid_init(&order_id, NULL);
 	if (in->idempotency_key != NULL) {
-		rc = order_claim_idempotency(client, &who->id, in->idempotency_key, &order_id,
-		                             claim_id, sizeof(claim_id), res);
+		random_hex(owner, 8);
+		rc = order_claim_idempotency(client, &who->id, in, &order_id, claim_id,
+		                             sizeof(claim_id), owner, res);
 		if (rc <= 0)
 			return res->replayed ? 0 : -1;
 	}
@@ -793,8 +911,26 @@ order_place(mongoc_client_t *client, const struct order_input *in, const struct 
 	order_build(order, &order_id, number, in, p, who, user, subtotal, fee, now);
 	/* Acknowledged (w: majority on MongoDB) before the caller hears 201. */
 	if (db_insert(client, "orders", order, &error) != 0) {
-		order_db_fail(res, &error);
 		bson_destroy(order);
+		/*
+		 * Only a taken-over claim's order id can be there already: the
+		 * first request came back to life and stored it. One order.
+		 */
+		if (db_error_is_duplicate(&error) && claim_id[0] != '\0') {
+			filter = BCON_NEW("_id", BCON_OID(&order_id));
+			order = NULL;
+			rc = db_find_one(client, "orders", filter, NULL, &order, &error);
+			bson_destroy(filter);
+			filter = NULL;
+			if (rc == 1) {
+				res->status = 200;
+				res->reason = ORDER_OK;
+				res->replayed = 1;
+				res->order = order;
+				goto done;
+			}
+		}
+		order_db_fail(res, &error);
 		goto release;
 	}
 	res->status = 201;
@@ -803,9 +939,12 @@ order_place(mongoc_client_t *client, const struct order_input *in, const struct 
 	goto done;
 
 release:
-	/* The request failed after claiming its key: let a retry try again. */
+	/*
+	 * The request failed after claiming its key: let a retry try again
+	 * (if this delete fails too, the lease lets it in later).
+	 */
 	if (claim_id[0] != '\0') {
-		filter = BCON_NEW("_id", BCON_UTF8(claim_id));
+		filter = BCON_NEW("_id", BCON_UTF8(claim_id), "owner", BCON_UTF8(owner));
 		order_delete(client, "idempotency_keys", filter);
 		bson_destroy(filter);
 	}
@@ -815,7 +954,7 @@ done:
 	if (user != NULL)
 		bson_destroy(user);
 	free(p);
-	return res->status == 201 ? 0 : -1;
+	return res->status == 201 || res->replayed ? 0 : -1;
 }
 
 void

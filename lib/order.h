@@ -73,6 +73,7 @@ enum order_reason {
 	ORDER_CONFLICT,       /* 409: the status flow or a racing change forbids it */
 	ORDER_DB_UNAVAILABLE, /* 503: the database cannot be reached */
 	ORDER_DB_ERROR,       /* 500 */
+	ORDER_KEY_REUSED,     /* 422: the idempotency key was used for a different order */
 };
 
 /* The outcome of a call; release with order_result_free. */
