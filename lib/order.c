@@ -69,6 +69,9 @@ order_result_free(struct order_result *res)
 	if (res->order != NULL)
 		bson_destroy(res->order);
 	res->order = NULL;
+	if (res->rolled != NULL)
+		bson_destroy(res->rolled);
+	res->rolled = NULL;
 }
 
 /* Sets a refusal; always returns -1 so callers can `return order_fail(...)`. */
@@ -1060,8 +1063,10 @@ order_transition_ok(const char *from, const char *to, const char *order_type)
  */
 static int
 order_apply(mongoc_client_t *client, const bson_t *order, int64_t version, const char *to,
-            const char *message, const bson_oid_t *by, int64_t at, bson_error_t *error)
+            const char *message, const bson_oid_t *by, int64_t at, int *modified,
+            bson_error_t *error)
 {
+	bson_t reply;
 	mongoc_collection_t *coll = db_collection(client, "orders");
 	bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set, hist, entry;
 	bson_iter_t it, h;
@@ -1097,7 +1102,11 @@ order_apply(mongoc_client_t *client, const bson_t *order, int64_t version, const
 	bson_append_document_end(&hist, &entry);
 	bson_append_array_end(&set, &hist);
 	bson_append_document_end(&update, &set);
-	ok = mongoc_collection_update_one(coll, &filter, &update, NULL, NULL, error);
+	ok = mongoc_collection_update_one(coll, &filter, &update, NULL, &reply, error);
+	if (modified != NULL)
+		*modified = ok && bson_iter_init_find(&it, &reply, "modifiedCount") &&
+		            bson_iter_as_int64(&it) > 0;
+	bson_destroy(&reply);
 	bson_destroy(&update);
 	bson_destroy(&filter);
 	mongoc_collection_destroy(coll);
@@ -1107,16 +1116,18 @@ order_apply(mongoc_client_t *client, const bson_t *order, int64_t version, const
 /*
  * A claim exists for version but the order still shows version - 1: if
  * the claim is old, its claimant died between claim and write; finish its
- * write so the order is not stuck forever.
+ * write so the order is not stuck forever. Returns the order as completed
+ * (the caller's, to announce), or NULL when nothing was written here.
  */
-static void
+static bson_t *
 order_roll_forward(mongoc_client_t *client, const bson_t *order, const char *event_id,
                    int64_t version)
 {
-	bson_t *filter = BCON_NEW("_id", BCON_UTF8(event_id)), *ev = NULL;
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(event_id)), *ev = NULL, *fresh = NULL;
 	bson_error_t error;
 	bson_iter_t it;
-	bson_oid_t by;
+	bson_oid_t by, id;
+	int modified = 0;
 
 	if (db_find_one(client, "order_events", filter, NULL, &ev, &error) == 1 &&
 	    bson_iter_init_find(&it, ev, "at") && BSON_ITER_HOLDS_DATE_TIME(&it) &&
@@ -1125,12 +1136,23 @@ order_roll_forward(mongoc_client_t *client, const bson_t *order, const char *eve
 		log_warn("rolling forward %s left half-done by its claimant", event_id);
 		if (order_apply(client, order, version, db_doc_utf8(ev, "to"),
 		                db_doc_utf8(ev, "message"), &by, bson_iter_date_time(&it),
-		                &error) != 0)
+		                &modified, &error) != 0)
 			log_error("roll forward %s: %s", event_id, error.message);
+	}
+	/*
+	 * The claimant died before announcing: whoever completed its write
+	 * announces it (issue 12), once the write is there to read back.
+	 */
+	if (modified && db_doc_oid(order, "_id", &id) == 0) {
+		bson_destroy(filter);
+		filter = BCON_NEW("_id", BCON_OID(&id));
+		if (db_find_one(client, "orders", filter, NULL, &fresh, &error) < 0)
+			log_warn("rolled forward %s, not announced: %s", event_id, error.message);
 	}
 	if (ev != NULL)
 		bson_destroy(ev);
 	bson_destroy(filter);
+	return fresh;
 }
 
 void
@@ -1175,6 +1197,27 @@ order_announce_status(mongoc_client_t *client, const bson_t *order, const char *
 		notify_telegram(client, chat, text);
 	free(text);
 	json_object_put(summary);
+}
+
+void
+order_announce_rolled(mongoc_client_t *client, const struct order_result *res)
+{
+	bson_iter_t it, h, e;
+	const char *message = NULL;
+
+	if (res->rolled == NULL)
+		return;
+	/* The change's own message: the last statusHistory entry's. */
+	if (bson_iter_init_find(&it, res->rolled, "statusHistory") && BSON_ITER_HOLDS_ARRAY(&it) &&
+	    bson_iter_recurse(&it, &h)) {
+		while (bson_iter_next(&h)) {
+			message = NULL;
+			if (BSON_ITER_HOLDS_DOCUMENT(&h) && bson_iter_recurse(&h, &e) &&
+			    bson_iter_find(&e, "message") && BSON_ITER_HOLDS_UTF8(&e))
+				message = bson_iter_utf8(&e, NULL);
+		}
+	}
+	order_announce_status(client, res->rolled, message);
 }
 
 int
@@ -1233,12 +1276,13 @@ order_change_status(mongoc_client_t *client, const bson_oid_t *id, const char *t
 			order_db_fail(res, &error);
 			goto done;
 		}
-		order_roll_forward(client, order, event_id, version + 1);
+		res->rolled = order_roll_forward(client, order, event_id, version + 1);
 		order_fail(res, 409, ORDER_CONFLICT,
 		           "The order was changed by someone else; reload it");
 		goto done;
 	}
-	if (order_apply(client, order, version + 1, to, message, &who->id, now, &error) != 0) {
+	if (order_apply(client, order, version + 1, to, message, &who->id, now, NULL, &error) !=
+	    0) {
 		/* The claim stands; a later change rolls it forward. */
 		order_db_fail(res, &error);
 		goto done;

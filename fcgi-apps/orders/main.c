@@ -505,6 +505,10 @@ order_set_status(struct req *r)
 	}
 	if (order_change_status(client, &id, to, &who, message, &res) != 0) {
 		order_refuse(r, &res);
+		if (res.rolled != NULL) {
+			resp_finish(r);
+			order_announce_rolled(client, &res);
+		}
 		goto done;
 	}
 	order_respond(r, 200, res.order);
