@@ -129,7 +129,7 @@ def client_loop(st, stats, customer, branches, products, stop_at, created):
             time.sleep(min(2.0, 0.1 * 2 ** min(tries, 5)) * random.uniform(0.5, 1.0))
         with stats.lock:
             stats.records.append(rec)
-        time.sleep(random.uniform(0.05, 0.3))
+        time.sleep(random.uniform(0.5, 2.0))
 
 
 def kitchen_loop(st, stats, created, stop):
@@ -164,6 +164,8 @@ class Board:
         self.seen = set()
         self.resynced = False
         self.since = time.monotonic()  # orders placed from now on must be heard
+        self.resync_error = None
+        self.resync_s = 0.0
 
     def drain(self):
         while True:
@@ -178,25 +180,38 @@ class Board:
     def connected(self):
         return not self.sub.closed.is_set()
 
-    def resync(self):
-        """What a board does on reconnect: subscribe, then read the state."""
+    def resync(self, cache):
+        """What a board does on reconnect: subscribe, then read the state
+        (one read per branch: boards of a branch would read the same)."""
         self.drain()
         self.sub.close()
         cls = EventSource if self.kind == "es" else WebSocketSub
         self.sub = cls(self.st.stack.port, self.path, self.owner.headers)
-        offset = 0
+        self.resynced = True
+        t0 = time.monotonic()
+        if self.path in cache:
+            self.seen.update(cache[self.path])
+            return
+        offset, ids = 0, set()
         while True:
-            status, data = request(self.st.stack.port, "GET",
-                                   f"/api/admin/orders?branch={self.branch['_id']}"
-                                   f"&limit=100&offset={offset}", self.owner.headers)
+            for attempt in range(6):  # as the front end does: retry a failed read
+                status, data = request(self.st.stack.port, "GET",
+                                       f"/api/admin/orders?branch={self.branch['_id']}"
+                                       f"&limit=100&offset={offset}", self.owner.headers)
+                if status == 200:
+                    break
+                time.sleep(2 * attempt + 1)
             if status != 200:
-                raise RuntimeError(f"re-sync of {self.path}: {status} {data}")
+                self.resync_error = f"page at offset {offset}: {status}"
+                return
             page = data["data"]
-            self.seen.update(o["_id"] for o in page)
+            ids.update(o["_id"] for o in page)
             offset += len(page)
             if not page or offset >= data["total"]:
                 break
-        self.resynced = True
+        cache[self.path] = ids
+        self.seen.update(ids)
+        self.resync_s = time.monotonic() - t0
 
 
 def faults(st, t0, seconds, events):
@@ -225,8 +240,13 @@ def faults(st, t0, seconds, events):
         os.kill(int((run / "nginx.pid").read_text().split()[0]), signal.SIGHUP)
 
     at(0.15, "Bot API stops answering", tg_down)
-    at(0.25, "database stopped", lambda: st.stack.stack_sh("db-stop"))
-    at(0.25, "database started", lambda: st.stack.stack_sh("db-start"), DB_DOWN_S)
+    def db_outage():
+        st.stack.stack_sh("db-stop")
+        log(f"database stopped for {DB_DOWN_S} s")
+        time.sleep(DB_DOWN_S)
+        st.stack.stack_sh("db-start")
+
+    at(0.25, "database started again", db_outage)
     at(0.55, "one child of each program killed", kill_children)
     at(0.65, "nginx reloaded", reload_nginx)
     at(0.80, "Bot API answers again", tg_up)
@@ -327,18 +347,25 @@ def main():
                       (r["final"] == "conn-error" or isinstance(r["final"], int) and
                        (r["final"] >= 500 or r["final"] in (409, 429)))]
         stuck = []
-        for rec in unfinished:
+
+        def last_retry(rec):
             deadline = time.monotonic() + STUCK_WINDOW_S
             while True:
                 status, data = place(st.stack.port, rec["customer"], rec["key"], rec["body"])
                 if status in (200, 201):
                     rec["order"] = data["data"]["_id"]
                     rec["recovered"] = True
-                    break
+                    return
                 if not retryable(status, data) or time.monotonic() > deadline:
                     stuck.append((rec["key"], status, (data or {}).get("message")))
-                    break
+                    return
                 time.sleep(1.0)
+
+        retriers = [threading.Thread(target=last_retry, args=(r,)) for r in unfinished]
+        for t in retriers:
+            t.start()
+        for t in retriers:
+            t.join()
 
         left, dead = drain_outbox(st)
         time.sleep(1.0)  # the last publishes reach the boards
@@ -362,13 +389,16 @@ def main():
         for o in orders:
             by_branch[str(o["branch"])].add(str(o["_id"]))
         placed_at = {r["order"]: r["first_sent"] for r in answered}
-        board_report, board_missing = [], 0
+        board_report, board_missing, cache = [], 0, {}
         for b in boards + late:
             b.drain()
             state = "connected" if b.connected else "dropped"
             if not b.connected:
-                b.resync()
-                state = "re-synced"
+                b.resync(cache)
+                state = f"re-synced in {b.resync_s:.1f} s"
+                if b.resync_error:
+                    state = f"re-sync FAILED ({b.resync_error})"
+                    board_missing += 1
             expected = by_branch[str(b.branch["_id"])]
             if not b.resynced:
                 expected = {o for o in expected if placed_at.get(o, 0) >= b.since}
