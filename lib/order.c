@@ -1155,8 +1155,10 @@ order_roll_forward(mongoc_client_t *client, const bson_t *order, const char *eve
 	return fresh;
 }
 
-void
-order_announce_status(mongoc_client_t *client, const bson_t *order, const char *message)
+/* The status announcements: the Nchan events, the Telegram message, or both. */
+static void
+order_announce_status_parts(mongoc_client_t *client, const bson_t *order, const char *message,
+                            int events, int telegram)
 {
 	json_object *summary = order_summary(order), *ev;
 	char bhex[25], uhex[25], ohex[25];
@@ -1168,7 +1170,7 @@ order_announce_status(mongoc_client_t *client, const bson_t *order, const char *
 
 	db_doc_oid(order, "_id", &id);
 	bson_oid_to_string(&id, ohex);
-	if (db_doc_oid(order, "branch", &branch) == 0) {
+	if (events && db_doc_oid(order, "branch", &branch) == 0) {
 		bson_oid_to_string(&branch, bhex);
 		notify_publish(client, "branch", bhex, "order-updated", summary);
 	}
@@ -1183,7 +1185,7 @@ order_announce_status(mongoc_client_t *client, const bson_t *order, const char *
 		}
 	}
 	text = telegram_status_text(language, number, status, message);
-	if (db_doc_oid(order, "user", &user) == 0) {
+	if (events && db_doc_oid(order, "user", &user) == 0) {
 		bson_oid_to_string(&user, uhex);
 		ev = json_object_new_object();
 		json_object_object_add(ev, "orderId", json_object_new_string(ohex));
@@ -1193,10 +1195,28 @@ order_announce_status(mongoc_client_t *client, const bson_t *order, const char *
 		notify_publish(client, "user", uhex, "status-updated", ev);
 		json_object_put(ev);
 	}
-	if (chat != 0)
+	if (telegram && chat != 0)
 		notify_telegram(client, chat, text);
 	free(text);
 	json_object_put(summary);
+}
+
+void
+order_announce_status(mongoc_client_t *client, const bson_t *order, const char *message)
+{
+	order_announce_status_parts(client, order, message, 1, 1);
+}
+
+void
+order_announce_status_events(mongoc_client_t *client, const bson_t *order, const char *message)
+{
+	order_announce_status_parts(client, order, message, 1, 0);
+}
+
+void
+order_announce_status_telegram(mongoc_client_t *client, const bson_t *order, const char *message)
+{
+	order_announce_status_parts(client, order, message, 0, 1);
 }
 
 void

@@ -160,6 +160,17 @@ void order_announce_placed(mongoc_client_t *client, const bson_t *order);
 void order_announce_status(mongoc_client_t *client, const bson_t *order, const char *message);
 
 /*
+ * The two halves of order_announce_status, for a caller that lets the
+ * client go between them: the events (local, fast: the board hears of a
+ * change before its author does) and the Telegram message (a remote API
+ * nobody should wait for; issue 12).
+ */
+void order_announce_status_events(mongoc_client_t *client, const bson_t *order,
+                                  const char *message);
+void order_announce_status_telegram(mongoc_client_t *client, const bson_t *order,
+                                    const char *message);
+
+/*
  * After a call that completed a dead claimant's change (res->rolled): the
  * announcements that change would have made (order_announce_status, with
  * its message), so the board and the customer hear of it. Nothing when

@@ -101,29 +101,31 @@ outbox_insert(mongoc_client_t *client, const bson_t *doc, const char *what)
 }
 
 /*
- * The inline try is short, and after one that failed to get through this
- * process queues straight to the outbox for a while: a Bot API that hangs
- * must not hold a FastCGI child for the full timeout on every status
- * change (issue 12: 4 of 10 parallel changes got 504). The retry job
- * keeps the full timeout.
+ * The inline try is short, and after one that hung (a failure that took
+ * most of the timeout) this process queues straight to the outbox for a
+ * while: a Bot API that accepts and never answers must not hold a FastCGI
+ * child on every status change (issue 12: 4 of 10 parallel changes got
+ * 504). A fast failure (refused, 5xx) costs nothing and pauses nothing.
+ * The retry job keeps the full timeout.
  */
 #define NOTIFY_TELEGRAM_INLINE_MS 1500
 #define NOTIFY_TELEGRAM_PAUSE_MS  30000
+#define NOTIFY_TELEGRAM_HUNG_MS   1000 /* a failed try this slow pauses the inline tries */
 
 static int64_t notify_telegram_paused_until; /* db_now_ms(); 0: not paused */
 
 int
 notify_telegram(mongoc_client_t *client, int64_t chat_id, const char *text)
 {
-	int64_t retry_after = 0, now = db_now_ms(), attempts = 1;
+	int64_t retry_after = 0, now = db_now_ms();
 	char err[256], what[64];
 	bson_oid_t oid;
 	bson_t doc;
 	int rc;
 
 	if (now < notify_telegram_paused_until) {
-		snprintf(err, sizeof(err), "not tried: the Bot API failed moments ago");
-		attempts = 0;
+		/* Queued as if tried: the same backoff as the try that hung. */
+		snprintf(err, sizeof(err), "not tried: the Bot API hung moments ago");
 	} else {
 		switch (telegram_send_message_within(chat_id, text, NOTIFY_TELEGRAM_INLINE_MS,
 		                                     &retry_after, err, sizeof(err))) {
@@ -134,7 +136,9 @@ notify_telegram(mongoc_client_t *client, int64_t chat_id, const char *text)
 			log_warn("telegram to chat %lld dropped: %s", (long long)chat_id, err);
 			return -1;
 		case TELEGRAM_RETRY:
-			notify_telegram_paused_until = db_now_ms() + NOTIFY_TELEGRAM_PAUSE_MS;
+			if (db_now_ms() - now >= NOTIFY_TELEGRAM_HUNG_MS)
+				notify_telegram_paused_until =
+				    db_now_ms() + NOTIFY_TELEGRAM_PAUSE_MS;
 			break;
 		}
 	}
@@ -145,9 +149,8 @@ notify_telegram(mongoc_client_t *client, int64_t chat_id, const char *text)
 	BSON_APPEND_UTF8(&doc, "kind", "telegram");
 	BSON_APPEND_INT64(&doc, "chatId", chat_id);
 	BSON_APPEND_UTF8(&doc, "text", text);
-	BSON_APPEND_INT32(&doc, "attempts", (int32_t)attempts);
-	BSON_APPEND_DATE_TIME(&doc, "nextAt",
-	                      attempts == 0 ? now : outbox_next_at(now, 1, retry_after));
+	BSON_APPEND_INT32(&doc, "attempts", 1);
+	BSON_APPEND_DATE_TIME(&doc, "nextAt", outbox_next_at(now, 1, retry_after));
 	BSON_APPEND_DATE_TIME(&doc, "createdAt", now);
 	BSON_APPEND_UTF8(&doc, "lastError", err);
 	snprintf(what, sizeof(what), "telegram to chat %lld", (long long)chat_id);

@@ -92,7 +92,6 @@ order_create(struct req *r)
 	snprintf(loc, sizeof(loc), "/api/orders/%s", hex);
 	resp_header(r, "Location", loc);
 	order_respond(r, 201, res.order);
-	resp_finish(r); /* the customer has the answer; the announcements follow */
 	order_announce_placed(client, res.order);
 done:
 	order_result_free(&res);
@@ -512,9 +511,10 @@ order_set_status(struct req *r)
 		goto done;
 	}
 	order_respond(r, 200, res.order);
+	order_announce_status_events(client, res.order, message);
 	/* Answered before Telegram is tried: no change waits on the Bot API. */
 	resp_finish(r);
-	order_announce_status(client, res.order, message);
+	order_announce_status_telegram(client, res.order, message);
 done:
 	order_result_free(&res);
 	json_object_put(body);

@@ -401,6 +401,9 @@ def test_telegram_outage_goes_through_the_outbox(rt, outage):
                     for s, m in steps_uz + [("completed", None)]]
         expected += [(ru.telegram_id, status_text("ru", d_ru["number"], s, m))
                      for s, m in steps_ru]
+        # The status changes answer first and announce after (issue 12).
+        wait_until(lambda: rt.db.outbox.count_documents({"kind": "telegram"}) >= len(expected),
+                   5, what="every message queued")
         queued = list(rt.db.outbox.find({"kind": "telegram"}))
         assert sorted((q["chatId"], q["text"]) for q in queued) == sorted(expected)
         assert all(q["nextAt"] > q["createdAt"] for q in queued)
@@ -444,6 +447,9 @@ def test_telegram_blocked_bot_is_not_retried(rt):
     rt.tg.mode = "403"
     try:
         rt.set_status(d["_id"], "confirmed", rt.staff["chilonzor"], expect=200)
+        # The message is tried after the answer (issue 12): wait for the try.
+        wait_until(lambda: any(st == 403 for _, st in rt.tg.requests), 5, what="the 403")
+        time.sleep(0.2)
         assert rt.db.outbox.count_documents({"kind": "telegram"}) == 0
     finally:
         rt.tg.mode = "ok"
