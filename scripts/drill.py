@@ -31,6 +31,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -282,6 +283,7 @@ def drain_outbox(st):
         # business, tested in test_outbox.py).
         st.db.outbox.update_many({}, {"$set": {"nextAt": datetime.now(timezone.utc)}})
         outbox_retry(st, scratch)
+    shutil.rmtree(scratch, ignore_errors=True)
     return st.db.outbox.count_documents({}), st.db.outbox_dead.count_documents({})
 
 
