@@ -136,6 +136,14 @@ blackbox: all
 bench: setup all
 	@bash scripts/bench.sh
 
+# The fault drill (scripts/drill.py): orders placed while the database
+# restarts, children are killed, nginx reloads and the Bot API hangs; exits
+# non-zero on a lost, doubled or stuck order. `make test` runs 60 s of it.
+DRILL_SECONDS ?= 180
+.PHONY: drill
+drill: setup all
+	@"$$(bash scripts/setup.sh --print-python)" scripts/drill.py --seconds $(DRILL_SECONDS)
+
 format:
 	clang-format -i $(wildcard lib/*.[ch] fcgi-apps/*/*.c tools/*/*.c cron/*/*.c tests/unit/*.[ch] tests/fuzz/*.c)
 

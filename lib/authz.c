@@ -9,7 +9,11 @@
 
 #include "oshxona.h"
 
-/* The staff token from "Authorization: Bearer ..." or the cookie. */
+/*
+ * The staff token from "Authorization: Bearer ..." or the cookie: 0 with
+ * the token in out, -1 when there is none, -2 when a Bearer token is there
+ * but too long (refused: never a fall-back to whatever cookie came along).
+ */
 static int
 authz_staff_token(struct req *r, char *out, size_t outlen)
 {
@@ -18,7 +22,7 @@ authz_staff_token(struct req *r, char *out, size_t outlen)
 
 	if (auth != NULL && strncmp(auth, "Bearer ", 7) == 0) {
 		if (strlen(auth + 7) + 1 > outlen)
-			return -1;
+			return -2;
 		memcpy(out, auth + 7, strlen(auth + 7) + 1);
 		return 0;
 	}
@@ -87,7 +91,10 @@ authz_identify(struct req *r, mongoc_client_t *client, struct who *who, bson_err
 	int rc;
 
 	memset(who, 0, sizeof(*who));
-	if (authz_staff_token(r, token, sizeof(token)) == 0) {
+	rc = authz_staff_token(r, token, sizeof(token));
+	if (rc == -2)
+		return 0;
+	if (rc == 0) {
 		/* A token that fails is an error, not a fall-back to nobody. */
 		if (jwt_verify(token, app_config.jwt_secret, db_now_ms() / 1000, &claims) != 0)
 			return 0;

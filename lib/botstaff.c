@@ -304,6 +304,8 @@ bot_staff_callback(mongoc_client_t *client, const struct tg_update *u)
 	} else {
 		botstaff_answer(u, botmsg(M_TRY_LATER, lang));
 	}
+	/* A dead claimant's change this call completed is announced (issue 12). */
+	order_announce_rolled(client, &res);
 done:
 	order_result_free(&res);
 	if (branch != NULL)

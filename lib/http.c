@@ -117,6 +117,17 @@ req_init(struct req *r, FCGX_Request *fcgx)
 }
 
 void
+resp_finish(struct req *r)
+{
+	/*
+	 * libfcgi sends the buffered answer and the end-of-request record, and
+	 * nginx completes the response. FCGX_Accept_r finishes a request again
+	 * before the next one; a finished one is a no-op there.
+	 */
+	FCGX_Finish_r(r->fcgx);
+}
+
+void
 req_free(struct req *r)
 {
 	free(r->path);

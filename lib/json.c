@@ -3,10 +3,199 @@
  * coerce, operator-key screening, and BSON to JSON for responses.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "oshxona.h"
+
+/*
+ * The keys of one object while json_keys_check scans it: decoded bytes in
+ * the scan's arena, so "a" and "\u0061" compare equal as json-c sees them.
+ */
+struct jk_key {
+	const char *p;
+	size_t n;
+};
+
+static int
+jk_cmp(const void *a, const void *b)
+{
+	const struct jk_key *x = a, *y = b;
+	int c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+
+	return c != 0 ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+static unsigned
+jk_hex4(const char *s)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+		v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
+/*
+ * Decodes the string whose opening quote is at s[*i] into out (never more
+ * bytes than it spans); leaves *i after the closing quote. The input is
+ * JSON json-c already accepted, so escapes are well formed. Sets *nul when
+ * the string holds U+0000.
+ */
+static size_t
+jk_string(const char *s, size_t len, size_t *i, char *out, int *nul)
+{
+	size_t k = *i + 1, n = 0;
+
+	while (k < len && s[k] != '"') {
+		unsigned cp;
+		if (s[k] != '\\') {
+			out[n++] = s[k++];
+			continue;
+		}
+		k++;
+		switch (s[k]) {
+		case 'b':
+			out[n++] = '\b';
+			k++;
+			continue;
+		case 'f':
+			out[n++] = '\f';
+			k++;
+			continue;
+		case 'n':
+			out[n++] = '\n';
+			k++;
+			continue;
+		case 'r':
+			out[n++] = '\r';
+			k++;
+			continue;
+		case 't':
+			out[n++] = '\t';
+			k++;
+			continue;
+		case 'u':
+			break;
+		default:
+			out[n++] = s[k++];
+			continue;
+		}
+		cp = jk_hex4(s + k + 1);
+		k += 5;
+		if (cp >= 0xd800 && cp < 0xdc00 && k + 6 <= len && s[k] == '\\' &&
+		    s[k + 1] == 'u') {
+			unsigned lo = jk_hex4(s + k + 2);
+			if (lo >= 0xdc00 && lo < 0xe000) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				k += 6;
+			}
+		}
+		if (cp == 0)
+			*nul = 1;
+		if (cp < 0x80) {
+			out[n++] = (char)cp;
+		} else if (cp < 0x800) {
+			out[n++] = (char)(0xc0 | cp >> 6);
+			out[n++] = (char)(0x80 | (cp & 0x3f));
+		} else if (cp < 0x10000) {
+			out[n++] = (char)(0xe0 | cp >> 12);
+			out[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
+			out[n++] = (char)(0x80 | (cp & 0x3f));
+		} else {
+			out[n++] = (char)(0xf0 | cp >> 18);
+			out[n++] = (char)(0x80 | (cp >> 12 & 0x3f));
+			out[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
+			out[n++] = (char)(0x80 | (cp & 0x3f));
+		}
+	}
+	*i = k + 1;
+	return n;
+}
+
+/* The message for a duplicate key; named only when it is plain ASCII. */
+static void
+jk_duplicate(const struct jk_key *k, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < k->n; i++)
+		if (k->p[i] < 0x20 || k->p[i] > 0x7e) {
+			snprintf(err, errlen, "duplicate key");
+			return;
+		}
+	snprintf(err, errlen, "duplicate key \"%.*s\"", (int)(k->n > 40 ? 40 : k->n), k->p);
+}
+
+/*
+ * json-c keeps the last of duplicate keys and cuts a key at an escaped
+ * NUL, so {"status":"x","status\u0000":"y"} reads as status "y": a second
+ * scan of the text json-c accepted refuses both. Returns 0, or -1 with a
+ * message in err. Each object's keys are sorted once, when it closes.
+ */
+static int
+json_keys_check(const char *s, size_t len, char *err, size_t errlen)
+{
+	struct {
+		int object;
+		size_t first_key;
+		size_t arena_used;
+	} stack[JSON_MAX_DEPTH + 2];
+	char *arena = xmalloc(len + 1);
+	struct jk_key *keys = xmalloc((len / 2 + 1) * sizeof(*keys));
+	size_t depth = 0, nkeys = 0, used = 0, i = 0;
+	int rc = 0;
+
+	while (i < len && rc == 0) {
+		char c = s[i];
+		if (c == '"') {
+			int nul = 0;
+			size_t n = jk_string(s, len, &i, arena + used, &nul), j = i;
+			while (j < len && memchr(" \t\r\n", s[j], 4) != NULL)
+				j++;
+			if (j < len && s[j] == ':' && depth > 0) {
+				if (nul) {
+					snprintf(err, errlen, "a key holds \\u0000");
+					rc = -1;
+				}
+				keys[nkeys].p = arena + used;
+				keys[nkeys++].n = n;
+				used += n;
+			}
+		} else if (c == '{' || c == '[') {
+			if (depth >= sizeof(stack) / sizeof(stack[0])) {
+				snprintf(err, errlen, "nested too deeply");
+				rc = -1;
+				break;
+			}
+			stack[depth].object = c == '{';
+			stack[depth].first_key = nkeys;
+			stack[depth++].arena_used = used;
+			i++;
+		} else if ((c == '}' || c == ']') && depth > 0) {
+			depth--;
+			if (stack[depth].object) {
+				struct jk_key *k = keys + stack[depth].first_key;
+				size_t nk = nkeys - stack[depth].first_key;
+				qsort(k, nk, sizeof(*k), jk_cmp);
+				for (size_t x = 1; x < nk && rc == 0; x++)
+					if (jk_cmp(&k[x - 1], &k[x]) == 0) {
+						jk_duplicate(&k[x], err, errlen);
+						rc = -1;
+					}
+			}
+			nkeys = stack[depth].first_key;
+			used = stack[depth].arena_used;
+			i++;
+		} else {
+			i++;
+		}
+	}
+	free(keys);
+	free(arena);
+	return rc;
+}
 
 json_object *
 json_parse(const char *s, size_t len, char *err, size_t errlen)
@@ -53,6 +242,10 @@ json_parse(const char *s, size_t len, char *err, size_t errlen)
 			}
 	}
 	json_tokener_free(tok);
+	if (v != NULL && json_keys_check(s, len, err, errlen) != 0) {
+		json_object_put(v);
+		v = NULL;
+	}
 	return v;
 }
 

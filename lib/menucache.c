@@ -140,10 +140,14 @@ menucache_store_file(const char *uri, const char *body, size_t len, uint64_t gen
 
 	if (mc_init() < 0)
 		return 0;
-	/* Only plain menu paths: nginx maps $uri to exactly this name. */
+	/*
+	 * Only plain menu paths: nginx maps $uri to exactly this name. And
+	 * only lower case: ids are hex in either case, and one file per
+	 * spelling let anyone fill the disk (2^24 names for one product). An
+	 * upper-case spelling is still answered, just never materialized.
+	 */
 	if (strncmp(uri, "/api/", 5) != 0 || strstr(uri, "..") != NULL ||
-	    strspn(uri, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_-") !=
-	        strlen(uri) ||
+	    strspn(uri, "abcdefghijklmnopqrstuvwxyz0123456789/_-") != strlen(uri) ||
 	    strlen(uri) > MC_PATH / 2 || uri[strlen(uri) - 1] == '/')
 		return -1;
 	if (gen != menucache_generation())

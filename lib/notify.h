@@ -44,6 +44,11 @@ enum telegram_result {
 enum telegram_result telegram_send_message(int64_t chat_id, const char *text, int64_t *retry_after,
                                            char *err, size_t errlen);
 
+/* telegram_send_message with a timeout of the caller's (notify_telegram's inline try). */
+enum telegram_result telegram_send_message_within(int64_t chat_id, const char *text,
+                                                  long timeout_ms, int64_t *retry_after, char *err,
+                                                  size_t errlen);
+
 /*
  * Any Bot API method: POSTs params (a JSON object, not consumed) to
  * TELEGRAM_API_BASE + "/bot<BOT_TOKEN>/<method>", timeout timeout_ms (0:

@@ -19,6 +19,13 @@
 #define IDEM_TTL_MS        ((int64_t)24 * 3600 * 1000)
 #define NUMBER_CLAIM_TRIES 1000
 #define ROLL_FORWARD_MS    5000 /* a claim this old without its write: claimant died */
+/*
+ * An idempotency claim's lease: a retry after it takes the claim over. No
+ * request holds a claim longer than nginx waits for it (20 s) in practice,
+ * but correctness does not depend on this: a taken-over claim keeps its
+ * order id, and the orders _id admits one order.
+ */
+#define ORDER_IDEM_LEASE_MS 10000
 
 static const char *const order_types[] = {"delivery", "pickup", "dine_in"};
 static const char *const payment_methods[] = {"cash", "card", "click", "payme"};
@@ -63,6 +70,9 @@ order_result_free(struct order_result *res)
 	if (res->order != NULL)
 		bson_destroy(res->order);
 	res->order = NULL;
+	if (res->rolled != NULL)
+		bson_destroy(res->rolled);
+	res->rolled = NULL;
 }
 
 /* Sets a refusal; always returns -1 so callers can `return order_fail(...)`. */
@@ -446,26 +456,107 @@ order_price_lines(mongoc_client_t *client, const struct order_input *in, struct 
 }
 
 /*
- * Claims the idempotency key for this user. Returns 1 claimed (go on), 0
- * with res holding the first request's order (200, replayed) or 409 while
- * that request is still in flight, -1 with res set to a database error.
+ * What an order request asks for, as a hash: the same Idempotency-Key
+ * with a different request is refused rather than answered with the first
+ * order. Taken over the parsed input (BSON appended in a fixed order), so
+ * spacing or key order in the JSON body does not matter.
+ */
+static void
+order_input_hash(const struct order_input *in, char out[2 * SHA256_LEN + 1])
+{
+	bson_t b = BSON_INITIALIZER;
+	unsigned char h[SHA256_LEN];
+
+	for (size_t i = 0; i < in->nitems; i++) {
+		BSON_APPEND_OID(&b, "p", &in->items[i].product);
+		BSON_APPEND_INT64(&b, "q", in->items[i].quantity);
+		BSON_APPEND_UTF8(&b, "n", in->items[i].notes ? in->items[i].notes : "\x1e");
+		BSON_APPEND_INT64(&b, "c", in->items[i].has_price ? in->items[i].price : -1);
+	}
+	BSON_APPEND_UTF8(&b, "t", in->order_type ? in->order_type : "");
+	BSON_APPEND_UTF8(&b, "m", in->payment_method ? in->payment_method : "");
+	BSON_APPEND_OID(&b, "b", &in->branch);
+	BSON_APPEND_UTF8(&b, "a", in->address ? in->address : "\x1e");
+	BSON_APPEND_BOOL(&b, "l", in->has_location);
+	BSON_APPEND_DOUBLE(&b, "x", in->has_location ? in->lat : 0);
+	BSON_APPEND_DOUBLE(&b, "y", in->has_location ? in->lng : 0);
+	BSON_APPEND_UTF8(&b, "f", in->phone ? in->phone : "\x1e");
+	BSON_APPEND_UTF8(&b, "o", in->comment ? in->comment : "\x1e");
+	BSON_APPEND_INT64(&b, "d", in->table_number);
+	BSON_APPEND_INT64(&b, "s", in->has_total ? in->total : -1);
+	sha256(bson_get_data(&b), b.len, h);
+	hex_encode(h, SHA256_LEN, out);
+	bson_destroy(&b);
+}
+
+/*
+ * Takes over a claim whose lease ran out: its request died (killed, or
+ * the database went away) before storing the order. Conditional on the
+ * owner the claim had; on FerretDB two retries may both win that update,
+ * which is harmless: they store the claim's one order id, and the orders
+ * _id lets only one of them in. Returns 1 taken, 0 someone else took it,
+ * -1 with res set to a database error.
  */
 static int
-order_claim_idempotency(mongoc_client_t *client, const bson_oid_t *user, const char *key,
-                        const bson_oid_t *order_id, char *claim_id, size_t claim_len,
-                        struct order_result *res)
+order_take_over(mongoc_client_t *client, const char *claim_id, const bson_t *claim,
+                const char *owner, int64_t now, struct order_result *res)
 {
-	char uhex[25];
-	int64_t now = db_now_ms();
-	bson_t *doc, *filter, *found = NULL, *order = NULL;
+	mongoc_collection_t *coll = db_collection(client, "idempotency_keys");
+	const char *was = db_doc_utf8(claim, "owner");
+	bson_t *filter, *update, reply;
 	bson_error_t error;
+	bson_iter_t it;
+	int rc = -1;
+
+	filter = was != NULL ? BCON_NEW("_id", BCON_UTF8(claim_id), "owner", BCON_UTF8(was))
+	                     : BCON_NEW("_id", BCON_UTF8(claim_id), "owner", "{", "$exists",
+	                                BCON_BOOL(false), "}");
+	update = BCON_NEW("$set", "{", "owner", BCON_UTF8(owner), "leaseUntil",
+	                  BCON_DATE_TIME(now + ORDER_IDEM_LEASE_MS), "}");
+	if (!mongoc_collection_update_one(coll, filter, update, NULL, &reply, &error))
+		order_db_fail(res, &error);
+	else
+		rc =
+		    bson_iter_init_find(&it, &reply, "matchedCount") && bson_iter_as_int64(&it) > 0;
+	if (rc >= 0)
+		log_warn("idempotency key %s: %s", claim_id,
+		         rc ? "lease ran out, taken over" : "taken over by another retry");
+	bson_destroy(&reply);
+	bson_destroy(update);
+	bson_destroy(filter);
+	mongoc_collection_destroy(coll);
+	return rc;
+}
+
+/*
+ * Claims the idempotency key for this user: {_id: "<user>:<key>", order,
+ * owner, leaseUntil, bodyHash}. Returns 1 claimed (go on, storing the
+ * order under *order_id, which a take-over replaces with the claim's);
+ * 0 with res holding the first request's order (200, replayed), 409
+ * while that request's lease runs, or 422 for a different request under
+ * the same key; -1 with res set to a database error.
+ */
+static int
+order_claim_idempotency(mongoc_client_t *client, const bson_oid_t *user,
+                        const struct order_input *in, bson_oid_t *order_id, char *claim_id,
+                        size_t claim_len, const char *owner, struct order_result *res)
+{
+	char uhex[25], hash[2 * SHA256_LEN + 1];
+	int64_t now = db_now_ms(), lease;
+	bson_t *doc, *filter, *found = NULL, *order = NULL;
+	const char *was_hash;
+	bson_error_t error;
+	bson_iter_t it;
 	bson_oid_t first;
 	int rc;
 
+	order_input_hash(in, hash);
 	bson_oid_to_string(user, uhex);
-	snprintf(claim_id, claim_len, "%s:%s", uhex, key);
-	doc = BCON_NEW("_id", BCON_UTF8(claim_id), "order", BCON_OID(order_id), "createdAt",
-	               BCON_DATE_TIME(now), "expiresAt", BCON_DATE_TIME(now + IDEM_TTL_MS));
+	snprintf(claim_id, claim_len, "%s:%s", uhex, in->idempotency_key);
+	doc = BCON_NEW("_id", BCON_UTF8(claim_id), "order", BCON_OID(order_id), "owner",
+	               BCON_UTF8(owner), "bodyHash", BCON_UTF8(hash), "createdAt",
+	               BCON_DATE_TIME(now), "leaseUntil", BCON_DATE_TIME(now + ORDER_IDEM_LEASE_MS),
+	               "expiresAt", BCON_DATE_TIME(now + IDEM_TTL_MS));
 	rc = db_insert(client, "idempotency_keys", doc, &error);
 	bson_destroy(doc);
 	if (rc == 0)
@@ -476,28 +567,57 @@ order_claim_idempotency(mongoc_client_t *client, const bson_oid_t *user, const c
 	filter = BCON_NEW("_id", BCON_UTF8(claim_id));
 	rc = db_find_one(client, "idempotency_keys", filter, NULL, &found, &error);
 	bson_destroy(filter);
-	if (rc == 1 && db_doc_oid(found, "order", &first) == 0) {
-		filter = BCON_NEW("_id", BCON_OID(&first));
-		rc = db_find_one(client, "orders", filter, NULL, &order, &error);
-		bson_destroy(filter);
-	}
-	if (found != NULL)
-		bson_destroy(found);
-	if (rc < 0) {
-		if (order != NULL)
-			bson_destroy(order);
+	if (rc < 0)
 		return order_db_fail(res, &error);
-	}
-	if (order == NULL) {
+	if (rc == 0) {
+		/* Released between our insert and this read: the client tries again. */
 		order_fail(res, 409, ORDER_IN_PROGRESS,
 		           "A request with this Idempotency-Key is still in progress");
 		return 0;
 	}
-	res->status = 200;
-	res->reason = ORDER_OK;
-	res->replayed = 1;
-	res->order = order;
-	return 0;
+	was_hash = db_doc_utf8(found, "bodyHash");
+	if (was_hash != NULL && strcmp(was_hash, hash) != 0) {
+		bson_destroy(found);
+		order_fail(res, 422, ORDER_KEY_REUSED,
+		           "This Idempotency-Key was used for a different order");
+		return 0;
+	}
+	if (db_doc_oid(found, "order", &first) == 0) {
+		filter = BCON_NEW("_id", BCON_OID(&first));
+		rc = db_find_one(client, "orders", filter, NULL, &order, &error);
+		bson_destroy(filter);
+		if (rc < 0) {
+			bson_destroy(found);
+			return order_db_fail(res, &error);
+		}
+	}
+	if (order != NULL) {
+		bson_destroy(found);
+		res->status = 200;
+		res->reason = ORDER_OK;
+		res->replayed = 1;
+		res->order = order;
+		return 0;
+	}
+	/* Claims from before leases: createdAt + the lease. */
+	lease = 0;
+	if (bson_iter_init_find(&it, found, "leaseUntil") && BSON_ITER_HOLDS_DATE_TIME(&it))
+		lease = bson_iter_date_time(&it);
+	else if (bson_iter_init_find(&it, found, "createdAt") && BSON_ITER_HOLDS_DATE_TIME(&it))
+		lease = bson_iter_date_time(&it) + ORDER_IDEM_LEASE_MS;
+	rc = 0;
+	if (lease <= now && db_doc_oid(found, "order", &first) == 0)
+		rc = order_take_over(client, claim_id, found, owner, now, res);
+	bson_destroy(found);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		order_fail(res, 409, ORDER_IN_PROGRESS,
+		           "A request with this Idempotency-Key is still in progress");
+		return 0;
+	}
+	bson_oid_copy(&first, order_id);
+	return 1;
 }
 
 /*
@@ -724,7 +844,7 @@ order_place(mongoc_client_t *client, const struct order_input *in, const struct 
 	bson_t *filter = NULL, *branch = NULL, *user = NULL, *order = NULL;
 	bson_error_t error;
 	bson_oid_t order_id;
-	char claim_id[200] = "";
+	char claim_id[200] = "", owner[17];
 	int64_t now = db_now_ms(), subtotal = 0, fee = 0, min_order, number;
 	int rc;
 
@@ -738,8 +858,9 @@ order_place(mongoc_client_t *client, const struct order_input *in, const struct 
 	 */
 	bson_oid_init(&order_id, NULL);
 	if (in->idempotency_key != NULL) {
-		rc = order_claim_idempotency(client, &who->id, in->idempotency_key, &order_id,
-		                             claim_id, sizeof(claim_id), res);
+		random_hex(owner, 8);
+		rc = order_claim_idempotency(client, &who->id, in, &order_id, claim_id,
+		                             sizeof(claim_id), owner, res);
 		if (rc <= 0)
 			return res->replayed ? 0 : -1;
 	}
@@ -794,8 +915,26 @@ order_place(mongoc_client_t *client, const struct order_input *in, const struct 
 	order_build(order, &order_id, number, in, p, who, user, subtotal, fee, now);
 	/* Acknowledged (w: majority on MongoDB) before the caller hears 201. */
 	if (db_insert(client, "orders", order, &error) != 0) {
-		order_db_fail(res, &error);
 		bson_destroy(order);
+		/*
+		 * Only a taken-over claim's order id can be there already: the
+		 * first request came back to life and stored it. One order.
+		 */
+		if (db_error_is_duplicate(&error) && claim_id[0] != '\0') {
+			filter = BCON_NEW("_id", BCON_OID(&order_id));
+			order = NULL;
+			rc = db_find_one(client, "orders", filter, NULL, &order, &error);
+			bson_destroy(filter);
+			filter = NULL;
+			if (rc == 1) {
+				res->status = 200;
+				res->reason = ORDER_OK;
+				res->replayed = 1;
+				res->order = order;
+				goto done;
+			}
+		}
+		order_db_fail(res, &error);
 		goto release;
 	}
 	res->status = 201;
@@ -804,9 +943,12 @@ order_place(mongoc_client_t *client, const struct order_input *in, const struct 
 	goto done;
 
 release:
-	/* The request failed after claiming its key: let a retry try again. */
+	/*
+	 * The request failed after claiming its key: let a retry try again
+	 * (if this delete fails too, the lease lets it in later).
+	 */
 	if (claim_id[0] != '\0') {
-		filter = BCON_NEW("_id", BCON_UTF8(claim_id));
+		filter = BCON_NEW("_id", BCON_UTF8(claim_id), "owner", BCON_UTF8(owner));
 		order_delete(client, "idempotency_keys", filter);
 		bson_destroy(filter);
 	}
@@ -816,7 +958,7 @@ done:
 	if (user != NULL)
 		bson_destroy(user);
 	free(p);
-	return res->status == 201 ? 0 : -1;
+	return res->status == 201 || res->replayed ? 0 : -1;
 }
 
 void
@@ -922,8 +1064,10 @@ order_transition_ok(const char *from, const char *to, const char *order_type)
  */
 static int
 order_apply(mongoc_client_t *client, const bson_t *order, int64_t version, const char *to,
-            const char *message, const bson_oid_t *by, int64_t at, bson_error_t *error)
+            const char *message, const bson_oid_t *by, int64_t at, int *modified,
+            bson_error_t *error)
 {
+	bson_t reply;
 	mongoc_collection_t *coll = db_collection(client, "orders");
 	bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set, hist, entry;
 	bson_iter_t it, h;
@@ -959,7 +1103,11 @@ order_apply(mongoc_client_t *client, const bson_t *order, int64_t version, const
 	bson_append_document_end(&hist, &entry);
 	bson_append_array_end(&set, &hist);
 	bson_append_document_end(&update, &set);
-	ok = mongoc_collection_update_one(coll, &filter, &update, NULL, NULL, error);
+	ok = mongoc_collection_update_one(coll, &filter, &update, NULL, &reply, error);
+	if (modified != NULL)
+		*modified = ok && bson_iter_init_find(&it, &reply, "modifiedCount") &&
+		            bson_iter_as_int64(&it) > 0;
+	bson_destroy(&reply);
 	bson_destroy(&update);
 	bson_destroy(&filter);
 	mongoc_collection_destroy(coll);
@@ -972,16 +1120,18 @@ static int order_apply_payment(mongoc_client_t *client, const bson_t *order, con
 /*
  * A claim exists for version but the order still shows version - 1: if
  * the claim is old, its claimant died between claim and write; finish its
- * write so the order is not stuck forever.
+ * write so the order is not stuck forever. Returns the order as completed
+ * (the caller's, to announce), or NULL when nothing was written here.
  */
-static void
+static bson_t *
 order_roll_forward(mongoc_client_t *client, const bson_t *order, const char *event_id,
                    int64_t version)
 {
-	bson_t *filter = BCON_NEW("_id", BCON_UTF8(event_id)), *ev = NULL;
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(event_id)), *ev = NULL, *fresh = NULL;
 	bson_error_t error;
 	bson_iter_t it;
-	bson_oid_t by;
+	bson_oid_t by, id;
+	int modified = 0;
 
 	if (db_find_one(client, "order_events", filter, NULL, &ev, &error) == 1 &&
 	    bson_iter_init_find(&it, ev, "at") && BSON_ITER_HOLDS_DATE_TIME(&it) &&
@@ -990,7 +1140,7 @@ order_roll_forward(mongoc_client_t *client, const bson_t *order, const char *eve
 		log_warn("rolling forward %s left half-done by its claimant", event_id);
 		if (order_apply(client, order, version, db_doc_utf8(ev, "to"),
 		                db_doc_utf8(ev, "message"), &by, bson_iter_date_time(&it),
-		                &error) != 0)
+		                &modified, &error) != 0)
 			log_error("roll forward %s: %s", event_id, error.message);
 	}
 	/* A payment's write (order_record_payment) is in its event whole. */
@@ -1002,13 +1152,26 @@ order_roll_forward(mongoc_client_t *client, const bson_t *order, const char *eve
 		if (order_apply_payment(client, order, ev, &error) != 0)
 			log_error("roll forward %s: %s", event_id, error.message);
 	}
+	/*
+	 * The claimant died before announcing: whoever completed its write
+	 * announces it (issue 12), once the write is there to read back.
+	 */
+	if (modified && db_doc_oid(order, "_id", &id) == 0) {
+		bson_destroy(filter);
+		filter = BCON_NEW("_id", BCON_OID(&id));
+		if (db_find_one(client, "orders", filter, NULL, &fresh, &error) < 0)
+			log_warn("rolled forward %s, not announced: %s", event_id, error.message);
+	}
 	if (ev != NULL)
 		bson_destroy(ev);
 	bson_destroy(filter);
+	return fresh;
 }
 
-void
-order_announce_status(mongoc_client_t *client, const bson_t *order, const char *message)
+/* The status announcements: the Nchan events, the Telegram message, or both. */
+static void
+order_announce_status_parts(mongoc_client_t *client, const bson_t *order, const char *message,
+                            int events, int telegram)
 {
 	json_object *summary = order_summary(order), *ev;
 	char bhex[25], uhex[25], ohex[25];
@@ -1020,7 +1183,7 @@ order_announce_status(mongoc_client_t *client, const bson_t *order, const char *
 
 	db_doc_oid(order, "_id", &id);
 	bson_oid_to_string(&id, ohex);
-	if (db_doc_oid(order, "branch", &branch) == 0) {
+	if (events && db_doc_oid(order, "branch", &branch) == 0) {
 		bson_oid_to_string(&branch, bhex);
 		notify_publish(client, "branch", bhex, "order-updated", summary);
 	}
@@ -1035,7 +1198,7 @@ order_announce_status(mongoc_client_t *client, const bson_t *order, const char *
 		}
 	}
 	text = telegram_status_text(language, number, status, message);
-	if (db_doc_oid(order, "user", &user) == 0) {
+	if (events && db_doc_oid(order, "user", &user) == 0) {
 		bson_oid_to_string(&user, uhex);
 		ev = json_object_new_object();
 		json_object_object_add(ev, "orderId", json_object_new_string(ohex));
@@ -1045,10 +1208,49 @@ order_announce_status(mongoc_client_t *client, const bson_t *order, const char *
 		notify_publish(client, "user", uhex, "status-updated", ev);
 		json_object_put(ev);
 	}
-	if (chat != 0)
+	if (telegram && chat != 0)
 		notify_telegram(client, chat, text);
 	free(text);
 	json_object_put(summary);
+}
+
+void
+order_announce_status(mongoc_client_t *client, const bson_t *order, const char *message)
+{
+	order_announce_status_parts(client, order, message, 1, 1);
+}
+
+void
+order_announce_status_events(mongoc_client_t *client, const bson_t *order, const char *message)
+{
+	order_announce_status_parts(client, order, message, 1, 0);
+}
+
+void
+order_announce_status_telegram(mongoc_client_t *client, const bson_t *order, const char *message)
+{
+	order_announce_status_parts(client, order, message, 0, 1);
+}
+
+void
+order_announce_rolled(mongoc_client_t *client, const struct order_result *res)
+{
+	bson_iter_t it, h, e;
+	const char *message = NULL;
+
+	if (res->rolled == NULL)
+		return;
+	/* The change's own message: the last statusHistory entry's. */
+	if (bson_iter_init_find(&it, res->rolled, "statusHistory") && BSON_ITER_HOLDS_ARRAY(&it) &&
+	    bson_iter_recurse(&it, &h)) {
+		while (bson_iter_next(&h)) {
+			message = NULL;
+			if (BSON_ITER_HOLDS_DOCUMENT(&h) && bson_iter_recurse(&h, &e) &&
+			    bson_iter_find(&e, "message") && BSON_ITER_HOLDS_UTF8(&e))
+				message = bson_iter_utf8(&e, NULL);
+		}
+	}
+	order_announce_status(client, res->rolled, message);
 }
 
 int
@@ -1107,12 +1309,13 @@ order_change_status(mongoc_client_t *client, const bson_oid_t *id, const char *t
 			order_db_fail(res, &error);
 			goto done;
 		}
-		order_roll_forward(client, order, event_id, version + 1);
+		res->rolled = order_roll_forward(client, order, event_id, version + 1);
 		order_fail(res, 409, ORDER_CONFLICT,
 		           "The order was changed by someone else; reload it");
 		goto done;
 	}
-	if (order_apply(client, order, version + 1, to, message, &who->id, now, &error) != 0) {
+	if (order_apply(client, order, version + 1, to, message, &who->id, now, NULL, &error) !=
+	    0) {
 		/* The claim stands; a later change rolls it forward. */
 		order_db_fail(res, &error);
 		goto done;

@@ -73,6 +73,7 @@ enum order_reason {
 	ORDER_CONFLICT,       /* 409: the status flow or a racing change forbids it */
 	ORDER_DB_UNAVAILABLE, /* 503: the database cannot be reached */
 	ORDER_DB_ERROR,       /* 500 */
+	ORDER_KEY_REUSED,     /* 422: the idempotency key was used for a different order */
 };
 
 /* The outcome of a call; release with order_result_free. */
@@ -82,6 +83,9 @@ struct order_result {
 	char message[512]; /* the refusal, in English, for the API's "message" */
 	bson_t *order;     /* the stored order when status < 300, else NULL; owned */
 	int replayed;      /* 1: an idempotent retry answered with the first order */
+	bson_t *rolled;    /* an order whose dead claimant's change this call completed
+	                      (roll-forward), or NULL; owned: announce it with
+	                      order_announce_rolled after answering */
 };
 
 void order_result_free(struct order_result *res);
@@ -154,6 +158,25 @@ void order_announce_placed(mongoc_client_t *client, const bson_t *order);
  * the customer's Telegram chat (through the outbox).
  */
 void order_announce_status(mongoc_client_t *client, const bson_t *order, const char *message);
+
+/*
+ * The two halves of order_announce_status, for a caller that lets the
+ * client go between them: the events (local, fast: the board hears of a
+ * change before its author does) and the Telegram message (a remote API
+ * nobody should wait for; issue 12).
+ */
+void order_announce_status_events(mongoc_client_t *client, const bson_t *order,
+                                  const char *message);
+void order_announce_status_telegram(mongoc_client_t *client, const bson_t *order,
+                                    const char *message);
+
+/*
+ * After a call that completed a dead claimant's change (res->rolled): the
+ * announcements that change would have made (order_announce_status, with
+ * its message), so the board and the customer hear of it. Nothing when
+ * res->rolled is NULL.
+ */
+void order_announce_rolled(mongoc_client_t *client, const struct order_result *res);
 
 /* The board's summary of an order (new-order, order-updated events). */
 json_object *order_summary(const bson_t *order);

@@ -217,6 +217,14 @@ void db_answer_error(struct req *r, const bson_error_t *error);
 /* 429 with Retry-After and {"success": false, "message", "retryAfter"}. */
 void resp_rate_limited(struct req *r, int64_t retry_after, const char *message);
 
+/*
+ * Hands the answer already written to nginx now, before slow after-work
+ * (announcements, Telegram), so the client never waits for it. After
+ * this, nothing of r but the struct's own copies (path, query, body,
+ * params) may be used: no header, no param, no further answer.
+ */
+void resp_finish(struct req *r);
+
 /* 1 if an If-None-Match header value matches etag (weak comparison). */
 int http_etag_matches(const char *if_none_match, const char *etag);
 

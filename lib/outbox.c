@@ -100,23 +100,47 @@ outbox_insert(mongoc_client_t *client, const bson_t *doc, const char *what)
 	return rc;
 }
 
+/*
+ * The inline try is short, and after one that hung (a failure that took
+ * most of the timeout) this process queues straight to the outbox for a
+ * while: a Bot API that accepts and never answers must not hold a FastCGI
+ * child on every status change (issue 12: 4 of 10 parallel changes got
+ * 504). A fast failure (refused, 5xx) costs nothing and pauses nothing.
+ * The retry job keeps the full timeout.
+ */
+#define NOTIFY_TELEGRAM_INLINE_MS 1500
+#define NOTIFY_TELEGRAM_PAUSE_MS  30000
+#define NOTIFY_TELEGRAM_HUNG_MS   1000 /* a failed try this slow pauses the inline tries */
+
+static int64_t notify_telegram_paused_until; /* db_now_ms(); 0: not paused */
+
 int
 notify_telegram(mongoc_client_t *client, int64_t chat_id, const char *text)
 {
-	int64_t retry_after = 0, now;
+	int64_t retry_after = 0, now = db_now_ms();
 	char err[256], what[64];
 	bson_oid_t oid;
 	bson_t doc;
 	int rc;
 
-	switch (telegram_send_message(chat_id, text, &retry_after, err, sizeof(err))) {
-	case TELEGRAM_SENT:
-		return 0;
-	case TELEGRAM_PERMANENT:
-		log_warn("telegram to chat %lld dropped: %s", (long long)chat_id, err);
-		return -1;
-	case TELEGRAM_RETRY:
-		break;
+	if (now < notify_telegram_paused_until) {
+		/* Queued as if tried: the same backoff as the try that hung. */
+		snprintf(err, sizeof(err), "not tried: the Bot API hung moments ago");
+	} else {
+		switch (telegram_send_message_within(chat_id, text, NOTIFY_TELEGRAM_INLINE_MS,
+		                                     &retry_after, err, sizeof(err))) {
+		case TELEGRAM_SENT:
+			notify_telegram_paused_until = 0;
+			return 0;
+		case TELEGRAM_PERMANENT:
+			log_warn("telegram to chat %lld dropped: %s", (long long)chat_id, err);
+			return -1;
+		case TELEGRAM_RETRY:
+			if (db_now_ms() - now >= NOTIFY_TELEGRAM_HUNG_MS)
+				notify_telegram_paused_until =
+				    db_now_ms() + NOTIFY_TELEGRAM_PAUSE_MS;
+			break;
+		}
 	}
 	now = db_now_ms();
 	bson_oid_init(&oid, NULL);

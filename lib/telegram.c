@@ -178,6 +178,13 @@ enum telegram_result
 telegram_send_message(int64_t chat_id, const char *text, int64_t *retry_after, char *err,
                       size_t errlen)
 {
+	return telegram_send_message_within(chat_id, text, 0, retry_after, err, errlen);
+}
+
+enum telegram_result
+telegram_send_message_within(int64_t chat_id, const char *text, long timeout_ms,
+                             int64_t *retry_after, char *err, size_t errlen)
+{
 	enum telegram_result res;
 	json_object *msg;
 
@@ -191,7 +198,7 @@ telegram_send_message(int64_t chat_id, const char *text, int64_t *retry_after, c
 	msg = json_object_new_object();
 	json_object_object_add(msg, "chat_id", json_object_new_int64(chat_id));
 	json_object_object_add(msg, "text", json_object_new_string(text));
-	res = telegram_call("sendMessage", msg, 0, NULL, retry_after, err, errlen);
+	res = telegram_call("sendMessage", msg, timeout_ms, NULL, retry_after, err, errlen);
 	json_object_put(msg);
 	return res;
 }

@@ -193,4 +193,25 @@ int cloudinary_upload(const void *data, size_t len, const char *ext,
  */
 int cloudinary_destroy(const char *public_id);
 
+/* -------------------------------------------------------------- assets.c */
+
+/*
+ * The images this service stored, one document each in collection
+ * "uploads" ({_id: publicId, storage, by, at}), recorded when they are
+ * stored. A publicId is free text in the catalogue admin, so only a
+ * recorded one may ever be deleted: not any asset of the Cloudinary
+ * account, nor a file someone else put in MEDIA_DIR.
+ */
+
+/* Records public_id as stored here by staff ("cloudinary" or "local"). Returns 0 or -1. */
+int asset_record(mongoc_client_t *client, const char *public_id, const char *storage,
+                 const bson_oid_t *staff, bson_error_t *error);
+
+/*
+ * Deletes a recorded image where it is stored, then its record. Returns 0
+ * when it is gone, 1 when it was not recorded (kept, logged), -1 when it
+ * could not be deleted or the database did not answer (logged).
+ */
+int asset_delete(mongoc_client_t *client, const char *public_id);
+
 #endif

@@ -121,7 +121,7 @@ for app in menu health auth orders chanauth admin uploads; do
 		# (unshared) part is what each extra child really costs.
 		[ -n "$pid" ] && echo "rss $app child $pid: $(awk '/VmRSS/ {print $2, $3}' "/proc/$pid/status")," \
 			"private $(awk '/^Private_(Clean|Dirty)/ {s += $2} END {print s, "kB"}' "/proc/$pid/smaps_rollup")"
-	done <"$STACK_DIR/run/$app.pid"
+	done <"$STACK_DIR/run/$app.children"
 done
 # The bot's webhook at a fixed 100 updates a second (open loop), with the
 # bot worker handling them against a local fake Bot API.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts and stops the whole local stack: FerretDB, the FastCGI programs
-# (spawn-fcgi, unix sockets) and nginx with the project's configuration,
+# (tools/fcgi-supervisor, unix sockets) and nginx with the project's configuration,
 # all on 127.0.0.1 and all under one directory.
 #
 #   scripts/stack.sh start|stop|status
@@ -54,8 +54,8 @@ die() {
 	exit 1
 }
 
-# True when the process runs: a zombie (killed, not yet reaped: spawn-fcgi
-# leaves its children to PID 1, which need not reap them) does not count.
+# True when the process runs: a zombie (killed, not yet reaped: a process
+# whose parent died is left to PID 1, which need not reap it) does not count.
 running() {
 	local state
 	kill -0 "$1" 2>/dev/null || return 1
@@ -356,17 +356,32 @@ migrate_sqlite() {
 	say "migrated; the old store is kept in $DATA/ferretdb.sqlite-migrated; start with 'make run'"
 }
 
+# Each program runs under tools/fcgi-supervisor: $app.pid is the
+# supervisor's PID, $app.children its live children's (one a line), and a
+# child that dies is replaced (issue 12: spawn-fcgi never replaced one).
 fcgi_start() {
-	local app=$1
+	local app=$1 i
 	if alive "$RUN/$app.pid"; then
 		return 0
 	fi
 	stop_pids "$RUN/$app.pid"
-	rm -f "$RUN/$app.sock"
+	rm -f "$RUN/$app.sock" "$RUN/$app.children"
 	[ -x "$BIN/$app" ] || die "$BIN/$app is not built: run 'make'"
-	# spawn-fcgi writes one PID per child into the PID file.
-	LOG_FILE="$LOGS/$app.log" spawn-fcgi -s "$RUN/$app.sock" -M 0600 \
-		-F "$FCGI_CHILDREN" -P "$RUN/$app.pid" -- "$BIN/$app" >/dev/null
+	[ -x "$BIN/fcgi-supervisor" ] || die "$BIN/fcgi-supervisor is not built: run 'make'"
+	LOG_FILE="$LOGS/$app.log" setsid "$BIN/fcgi-supervisor" -n "$app" -s "$RUN/$app.sock" \
+		-M 0600 -F "$FCGI_CHILDREN" -P "$RUN/$app.pid" -C "$RUN/$app.children" \
+		-- "$BIN/$app" >>"$LOGS/$app.log" 2>&1 </dev/null &
+	for i in $(seq 100); do
+		[ -S "$RUN/$app.sock" ] && [ -s "$RUN/$app.children" ] && [ -s "$RUN/$app.pid" ] && return 0
+		sleep 0.05
+	done
+	die "$app did not start (see $LOGS/$app.log)"
+}
+
+# Stops a program: its supervisor ends the children (TERM, KILL after 5 s).
+fcgi_stop() {
+	stop_pids "$RUN/$1.pid"
+	rm -f "$RUN/$1.sock" "$RUN/$1.children"
 }
 
 render_nginx_conf() {
@@ -456,6 +471,9 @@ start() {
 	# Every program's shared request counters, read by fcgi-apps/metrics.
 	export METRICS_DIR=$RUN/metrics
 	mkdir -p "$METRICS_DIR"
+	# /readyz: every program named must have a live child (fcgi-apps/health).
+	export OSHXONA_RUN_DIR=$RUN
+	export OSHXONA_PROGRAMS="${APPS[*]}"
 	if [ -f "$ROOT/.env" ]; then
 		export OSHXONA_ENV_FILE=${OSHXONA_ENV_FILE:-$ROOT/.env}
 	else
@@ -525,8 +543,7 @@ stop() {
 	fi
 	local app
 	for app in "${APPS[@]}"; do
-		stop_pids "$RUN/$app.pid"
-		rm -f "$RUN/$app.sock"
+		fcgi_stop "$app"
 	done
 	db_stop
 	say "stopped"
@@ -535,7 +552,11 @@ stop() {
 status() {
 	local name rc=0
 	for name in ferretdb "${APPS[@]}" nginx; do
-		if alive "$RUN/$name.pid"; then
+		if alive "$RUN/$name.pid" && [ -f "$RUN/$name.children" ]; then
+			echo "$name: running (supervisor $(tr -d '\n' <"$RUN/$name.pid");" \
+				"children $(tr '\n' ' ' <"$RUN/$name.children"))"
+			[ -s "$RUN/$name.children" ] || rc=1
+		elif alive "$RUN/$name.pid"; then
 			echo "$name: running ($(tr '\n' ' ' <"$RUN/$name.pid"))"
 		else
 			echo "$name: stopped"

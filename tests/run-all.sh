@@ -59,6 +59,12 @@ py=$(bash scripts/setup.sh --print-python)
 "$py" -m pytest tests/blackbox -q -p no:cacheprovider 2>&1 | tee "$log/bb.out"
 tally blackbox "${PIPESTATUS[0]}" "$log/bb.out"
 
+# The fault drill, 60 s of it (`make drill` runs the full one): a lost,
+# doubled or stuck order, a board that missed one or an undrained outbox
+# fails the run.
+"$py" scripts/drill.py --seconds 60 2>&1 | tee "$log/drill.out"
+tally drill "${PIPESTATUS[0]}" "$log/drill.out"
+
 # The FastCGI programs themselves under ASan/UBSan, driven by the suites
 # that exercise the most C (parsers, orders, images): any sanitizer report is a failure even if
 # every test passed (a report kills only that child; nginx may hide it).

@@ -10,7 +10,7 @@
 
 #include "oshxona.h"
 
-static const char *const purge_collections[] = {"sessions", "login_attempts",
+static const char *const purge_collections[] = {"sessions", "login_attempts", "login_known",
                                                 "telegram_auth_claims", "idempotency_keys"};
 
 int

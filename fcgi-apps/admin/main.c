@@ -800,7 +800,8 @@ admin_publish(mongoc_client_t *client, const char *kind, const bson_oid_t *id)
  * deleted): unless fresh (the document after the write) still shows it,
  * or another product or category does (a picture can be shared, and a
  * publicId typed into another product must not delete this one's), it
- * is deleted where it is stored. Best effort: a failure is logged.
+ * is deleted where it is stored, if this service stored it (asset_delete:
+ * only recorded uploads). Best effort: a failure is logged.
  */
 static void
 admin_image_forget(mongoc_client_t *client, const char *old_id, const bson_t *fresh)
@@ -826,7 +827,7 @@ admin_image_forget(mongoc_client_t *client, const char *old_id, const bson_t *fr
 			         error.message);
 	}
 	bson_destroy(filter);
-	if (n == 0 && upload_delete(old_id) != 0)
+	if (n == 0 && asset_delete(client, old_id) < 0)
 		log_warn("image %s is no longer used but could not be deleted", old_id);
 }
 

@@ -15,6 +15,7 @@
 #define TELEGRAM_MAX_AGE_S 86400
 #define TELEGRAM_INIT_MAX  4096
 #define LOGIN_FAILED       "Invalid login or password"
+#define LOGIN_KNOWN_S      (30 * 86400) /* a place stays known this long after a login */
 
 /* The public view of a staff document. */
 static json_object *
@@ -112,22 +113,67 @@ auth_login_ok(struct req *r, const bson_t *staff)
 }
 
 /*
+ * Known places: an address an account signed in from within the last 30
+ * days ({_id: "<login>|<address>"} in login_known). The account's failure
+ * limit does not apply there, so failures sent from elsewhere cannot lock
+ * the staff member out of the place they work from (issue 12).
+ * Returns 1 known, 0 not, -1 on a database error.
+ */
+static int
+auth_place_known(mongoc_client_t *client, const char *key, bson_error_t *error)
+{
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(key), "expiresAt", "{", "$gt",
+	                          BCON_DATE_TIME(db_now_ms()), "}");
+	bson_t *doc = NULL;
+	int rc = db_find_one(client, "login_known", filter, NULL, &doc, error);
+
+	if (doc != NULL)
+		bson_destroy(doc);
+	bson_destroy(filter);
+	return rc;
+}
+
+/* Remembers (or refreshes) a place after a successful login; best effort. */
+static void
+auth_place_remember(mongoc_client_t *client, const char *key)
+{
+	mongoc_collection_t *coll = db_collection(client, "login_known");
+	int64_t now = db_now_ms();
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
+	bson_t *update = BCON_NEW("$set", "{", "at", BCON_DATE_TIME(now), "expiresAt",
+	                          BCON_DATE_TIME(now + (int64_t)LOGIN_KNOWN_S * 1000), "}");
+	bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
+	bson_error_t error;
+
+	/* Two racing logins may both upsert: one gets E11000, the other wrote it. */
+	if (!mongoc_collection_update_one(coll, filter, update, opts, NULL, &error) &&
+	    !db_error_is_duplicate(&error))
+		log_warn("known place not recorded: %s", error.message);
+	bson_destroy(opts);
+	bson_destroy(update);
+	bson_destroy(filter);
+	mongoc_collection_destroy(coll);
+}
+
+/*
  * POST /api/auth/login {login, password}. Unknown login, wrong password
- * and disabled account all give the same 401 after the same Argon2 work;
- * five failures per address or per account within 15 minutes give 429.
+ * and disabled account all give the same 401 after the same Argon2 work.
+ * 429 after five failures within 15 minutes from the address (any
+ * account), or on the account from anywhere, except from a place the
+ * account signed in from before (auth_place_known).
  */
 static void
 auth_login(struct req *r)
 {
 	json_object *body = req_json(r, AUTH_BODY_MAX);
 	const char *login, *password, *ip = FCGX_GetParam("REMOTE_ADDR", r->fcgx->envp);
-	char name[LOGIN_MAX_LEN + 1], key_ip[96], key_acc[96];
+	char name[LOGIN_MAX_LEN + 1], key_ip[96], key_acc[96], key_place[160];
 	mongoc_client_t *client = NULL;
 	bson_t *filter = NULL, *staff = NULL;
 	bson_error_t error;
 	bson_iter_t it;
 	int64_t retry_ip = 0, retry_acc = 0;
-	int limited_ip, limited_acc, found, ok = 0;
+	int limited_ip, limited_acc, known = 0, found, ok = 0;
 
 	if (body == NULL)
 		return;
@@ -145,15 +191,20 @@ auth_login(struct req *r)
 	}
 	snprintf(key_ip, sizeof(key_ip), "login-ip:%s", ip != NULL ? ip : "-");
 	snprintf(key_acc, sizeof(key_acc), "login-account:%s", name);
+	snprintf(key_place, sizeof(key_place), "%s|%s", name, ip != NULL ? ip : "-");
 	client = db_pop();
 	limited_ip = attempts_check(client, key_ip, LOGIN_LIMIT, LOGIN_WINDOW_S, &retry_ip, &error);
 	limited_acc = limited_ip < 0 ? -1
 	                             : attempts_check(client, key_acc, LOGIN_LIMIT, LOGIN_WINDOW_S,
 	                                              &retry_acc, &error);
-	if (limited_ip < 0 || limited_acc < 0) {
+	if (limited_acc == 1)
+		known = auth_place_known(client, key_place, &error);
+	if (limited_ip < 0 || limited_acc < 0 || known < 0) {
 		db_answer_error(r, &error);
 		goto done;
 	}
+	if (known)
+		limited_acc = 0;
 	if (limited_ip || limited_acc) {
 		resp_rate_limited(r, retry_ip > retry_acc ? retry_ip : retry_acc,
 		                  "Too many login attempts, try again later");
@@ -185,6 +236,7 @@ auth_login(struct req *r)
 	/* The account's failures end with a success; the address's do not. */
 	if (attempts_clear(client, key_acc, &error) != 0)
 		log_warn("clearing login attempts: %s", error.message);
+	auth_place_remember(client, key_place);
 	log_info("staff '%s' logged in from %s", name, ip != NULL ? ip : "-");
 	auth_login_ok(r, staff);
 done:

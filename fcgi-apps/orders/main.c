@@ -504,10 +504,17 @@ order_set_status(struct req *r)
 	}
 	if (order_change_status(client, &id, to, &who, message, &res) != 0) {
 		order_refuse(r, &res);
+		if (res.rolled != NULL) {
+			resp_finish(r);
+			order_announce_rolled(client, &res);
+		}
 		goto done;
 	}
 	order_respond(r, 200, res.order);
-	order_announce_status(client, res.order, message);
+	order_announce_status_events(client, res.order, message);
+	/* Answered before Telegram is tried: no change waits on the Bot API. */
+	resp_finish(r);
+	order_announce_status_telegram(client, res.order, message);
 done:
 	order_result_free(&res);
 	json_object_put(body);

@@ -82,6 +82,29 @@ upload_file_part(struct req *r, const struct multipart_part *parts, int n)
 	return file;
 }
 
+/*
+ * Records a stored image as ours (the only kind the admin may later
+ * delete). When the record cannot be written the image is removed again
+ * and 503 answered: an unrecorded image could never be cleaned up.
+ * Returns 0, or -1 after answering.
+ */
+static int
+upload_record(struct req *r, const char *public_id, const char *storage, const bson_oid_t *staff)
+{
+	mongoc_client_t *client = db_pop();
+	bson_error_t error;
+	int rc = asset_record(client, public_id, storage, staff, &error);
+
+	db_push(client);
+	if (rc == 0)
+		return 0;
+	log_error("upload %s not recorded: %s", public_id, error.message);
+	if (upload_delete(public_id) != 0)
+		log_error("unrecorded upload %s left in storage", public_id);
+	resp_error(r, 503, "Database unavailable, try again shortly");
+	return -1;
+}
+
 /* 201 {"success": true, "data": {url, publicId, width, height, format}}. */
 static void
 upload_created(struct req *r, const char *url, const char *public_id, int width, int height,
@@ -172,6 +195,8 @@ upload_create(struct req *r)
 			resp_error(r, 502, "Image storage unavailable");
 			goto done;
 		}
+		if (upload_record(r, cres.public_id, "cloudinary", &who.id) != 0)
+			goto done;
 		log_info("staff %s uploaded %s to Cloudinary (%dx%d)", staff, cres.public_id,
 		         cres.width, cres.height);
 		upload_created(r, cres.url, cres.public_id, cres.width, cres.height, cres.format);
@@ -180,6 +205,8 @@ upload_create(struct req *r)
 			resp_error(r, 500, "Could not store the image");
 			goto done;
 		}
+		if (upload_record(r, name, "local", &who.id) != 0)
+			goto done;
 		snprintf(url, sizeof(url), "/media/%s", name);
 		log_info("staff %s uploaded %s (%dx%d, %zu bytes)", staff, name, img.width,
 		         img.height, img.len);

@@ -149,6 +149,12 @@ class Stack:
         f = self.dir / "run" / f"{name}.pid"
         return [int(x) for x in f.read_text().split()]
 
+    def children(self, name):
+        """The live children of a FastCGI program, as its supervisor
+        (tools/fcgi-supervisor) lists them; pids() is the supervisor."""
+        f = self.dir / "run" / f"{name}.children"
+        return [int(x) for x in f.read_text().split()]
+
 
 @pytest.fixture(scope="session")
 def stack():

@@ -392,9 +392,11 @@ def test_product_patch_rules(a):
 
 
 def _stored_image(a):
-    """A file in the stack's MEDIA_DIR as the uploads program stores one."""
+    """A file in the stack's MEDIA_DIR as the uploads program stores one,
+    recorded as it records one (only recorded uploads are ever deleted)."""
     name = f"{secrets.token_hex(16)}.jpg"
     (a.stack.dir / "media" / name).write_bytes(b"\xff\xd8\xff test")
+    conftest.Mongo(a.stack.db_port).insert("uploads", [{"_id": name, "storage": "local"}])
     return {"url": f"/media/{name}", "publicId": name}
 
 

@@ -164,7 +164,7 @@ def test_request_counters_are_exact_across_children(o):
     assert values == sorted(values) and values[-1] == val(after, cnt, **key)
     assert val(after, "oshxona_http_request_duration_seconds_sum", **key) > 0
     # Both children answered: each process adds to the same counters.
-    assert len(o.stack.pids("menu")) >= 2
+    assert len(o.stack.children("menu")) >= 2
     # A client error is counted under its own status.
     assert o.get("/api/products/not-an-id").status in (400, 404)
     again = scrape(o)

@@ -502,7 +502,7 @@ def test_children_stay_small(local, token):
     for i in range(20):
         r = post_upload(api, token, data=jpeg)
         assert r.status == 201, r
-    for pid in st.pids("uploads"):
+    for pid in st.children("uploads"):
         kb = rss_kb(pid)
         # Measured about 25 MB (libvips and its libraries mapped in).
         assert kb < 100 * 1024, f"uploads child {pid}: VmRSS {kb} kB"
@@ -614,3 +614,39 @@ def test_cloudinary_destroy_when_an_image_goes(cloud):
     to_sign = f"public_id={img['publicId']}&timestamp={q['fields']['timestamp']}{fake.api_secret}"
     assert q["fields"]["signature"] == hashlib.sha1(to_sign.encode()).hexdigest()
     assert img["publicId"] not in fake.assets
+
+
+def test_cloudinary_foreign_asset_is_never_destroyed(cloud):
+    """Issue 12, item 4: a staff member set a product's image to any
+    publicId of the account, then replaced it: the server deleted that
+    asset. Only what this service uploaded (recorded then) is deleted."""
+    _, api, fake, token = cloud
+    with fake.lock:
+        fake.assets["oshxona/not-ours-1"] = "jpg"
+        fake.assets["brand/logo"] = "png"
+    for pid in ("oshxona/not-ours-1", "brand/logo"):
+        foreign = {"url": f"https://res.cloudinary.com/{fake.cloud_name}/image/upload/{pid}.jpg",
+                   "publicId": pid}
+        cid = category_with_image(api, token, f"Begona {pid}", foreign)
+        ours = post_upload(api, token, data=image("small_text.png")).json["data"]
+        n = len(fake.requests)
+        r = admin(api, token, "PATCH", f"/api/admin/categories/{cid}",
+                  {"image": {"url": ours["url"], "publicId": ours["publicId"]}})
+        assert r.status == 200, r
+        assert admin(api, token, "DELETE", f"/api/admin/categories/{cid}").status == 200
+        destroyed = [q["fields"].get("public_id") for q in fake.requests[n:]
+                     if q["action"] == "destroy"]
+        assert pid not in destroyed and pid in fake.assets, destroyed
+        # What this service uploaded still goes when it is no longer used.
+        assert destroyed == [ours["publicId"]] and ours["publicId"] not in fake.assets
+
+
+def test_local_image_not_uploaded_here_is_never_deleted(local, token):
+    st, api = local
+    media = st.dir / "media"
+    name = "0123456789abcdef0123456789abcdef.png"
+    (media / name).write_bytes(image("small_text.png"))
+    cid = category_with_image(api, token, "Qo'lda qo'yilgan",
+                              {"url": f"/media/{name}", "publicId": name})
+    assert admin(api, token, "DELETE", f"/api/admin/categories/{cid}").status == 200
+    assert (media / name).exists()

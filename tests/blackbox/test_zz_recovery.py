@@ -33,8 +33,8 @@ def baseline(api, stack):
     snap = {p: api.get(p) for p in MENU_PATHS}
     for p, r in snap.items():
         assert r.status == 200, (p, r)
-    snap["menu_pids"] = stack.pids("menu")
-    snap["health_pids"] = stack.pids("health")
+    snap["menu_pids"] = stack.children("menu")
+    snap["health_pids"] = stack.children("health")
     assert len(snap["menu_pids"]) == 2 and all(map(alive, snap["menu_pids"]))
     return snap
 
@@ -132,8 +132,8 @@ def test_database_back_same_data_same_processes(api, stack, baseline, outage):
         assert r.body == baseline[path].body, path
         assert r.header("ETag") == baseline[path].header("ETag"), path
     # Served by the very same FastCGI processes: nothing was restarted.
-    assert stack.pids("menu") == baseline["menu_pids"]
-    assert stack.pids("health") == baseline["health_pids"]
+    assert stack.children("menu") == baseline["menu_pids"]
+    assert stack.children("health") == baseline["health_pids"]
     assert all(map(alive, baseline["menu_pids"] + baseline["health_pids"]))
 
 

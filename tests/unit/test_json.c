@@ -655,11 +655,50 @@ test_from_bson_pick(void **state)
 	bson_destroy(&doc);
 }
 
+/* issue 12: json-c keeps the last duplicate and cuts a key at \u0000. */
+static void
+test_parse_duplicate_keys_refused(void **state)
+{
+	json_object *v;
+
+	(void)state;
+	parse_bad("{\"status\":\"cancelled\",\"status\":\"confirmed\"}", "duplicate key");
+	parse_bad("{\"a\":1,\"b\":2,\"c\":3,\"a\":4}", "duplicate key");
+	parse_bad("{\"s\\u0074atus\":1,\"status\":2}", "duplicate key");
+	parse_bad("{\"x\":{\"k\":1,\"k\":2}}", "duplicate key");
+	parse_bad("[1,{\"k\":[{\"z\":1,\"z\":1}]}]", "duplicate key");
+	parse_bad("{\"\\ud83d\\ude00\":1,\"\xf0\x9f\x98\x80\":2}", "duplicate key");
+	/* The same key in different objects, and keys only alike, are fine. */
+	v = parse_ok("{\"k\":{\"k\":1},\"j\":[{\"k\":2},{\"k\":3}],\"K\":4,\"k \":5}");
+	json_object_put(v);
+	v = parse_ok("{\"a\\\"b\":1,\"a\\\\b\":2,\"\":3}");
+	json_object_put(v);
+	v = parse_ok("{\"b\":1,\"a\":{\"b\":2,\"c\":{}},\"c\":{\"a\":1}}");
+	json_object_put(v);
+}
+
+static void
+test_parse_nul_in_key_refused(void **state)
+{
+	json_object *v;
+
+	(void)state;
+	parse_bad("{\"status\\u0000\":\"x\"}", "key");
+	parse_bad("{\"status\":\"ok\",\"status\\u0000x\":\"x\"}", "key");
+	parse_bad("{\"\\u0000\":1}", "key");
+	parse_bad("[{\"a\":{\"b\\u0000\":1}}]", "key");
+	/* A NUL in a string value stays the operator-key screen's business. */
+	v = parse_ok("{\"a\":\"b\\u0000c\"}");
+	json_object_put(v);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_good),
+	    cmocka_unit_test(test_parse_duplicate_keys_refused),
+	    cmocka_unit_test(test_parse_nul_in_key_refused),
 	    cmocka_unit_test(test_from_bson_pick),
 	    cmocka_unit_test(test_parse_scalars_and_trailing_nul),
 	    cmocka_unit_test(test_get_int64_beyond_int64),
