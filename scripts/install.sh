@@ -33,7 +33,10 @@ for p in "${PROGRAMS[@]}"; do
 	}
 done
 
-sub() { sed -e "s|@PREFIX@|$PREFIX|g" -e "s|/opt/oshxona/|$PREFIX/|g" "$@"; }
+sub() {
+	sed -e "s|@PREFIX@|$PREFIX|g" -e "s|/opt/oshxona/|$PREFIX/|g" \
+		-e "s|@PROGRAMS@|${PROGRAMS[*]}|g" "$@"
+}
 
 install -d "$D$PREFIX/bin" "$D$PREFIX/share/oshxona" "$D/etc/oshxona" \
 	"$D/etc/nginx/sites-available" "$D/etc/nginx/oshxona" "$D/etc/cron.d" \

@@ -45,7 +45,7 @@ def test_package_list_has_roles_and_resolves():
     build, runtime, dev = packages("build"), packages("run"), packages("dev")
     everything = packages()
     assert sorted(build + runtime + dev) == sorted(everything)
-    assert "libvips-dev" in build and "nginx" in runtime and "multiwatch" in runtime
+    assert "libvips-dev" in build and "nginx" in runtime
     r = run(["apt-cache", "policy", *everything])
     assert r.returncode == 0, r.stderr
     found = {}
@@ -147,8 +147,11 @@ def test_make_install_lays_out_the_tree(dest):
     for p in programs():
         assert f"Wants=oshxona@{p}.socket oshxona@{p}.service" in target
     unit = (dest / "lib/systemd/system/oshxona@.service").read_text()
-    assert "ExecStart=/usr/bin/multiwatch --forks=${FCGI_CHILDREN} --signal=TERM -- " \
-        "/opt/oshx/bin/%i" in unit
+    assert "ExecStart=/opt/oshx/bin/fcgi-supervisor -F ${FCGI_CHILDREN} -n %i " \
+        "-C /run/oshxona/%i.children -- /opt/oshx/bin/%i" in unit
+    # /readyz checks every program's live children.
+    assert f'Environment="OSHXONA_PROGRAMS={" ".join(programs())}"' in unit
+    assert "Environment=OSHXONA_RUN_DIR=/run/oshxona" in unit
     assert "@PREFIX@" not in unit
     assert "Wants=oshxona-menu-listener.service" in target
     listener = (dest / "lib/systemd/system/oshxona-menu-listener.service").read_text()
@@ -214,8 +217,8 @@ def test_systemd_units_verify(dest, tmp_path):
 @pytest.mark.parametrize("old,new", [
     ("ExecStart=", "ExecStrat="),
     ("Restart=always", "Restart=sometimes"),
-    ("/usr/bin/multiwatch", "/usr/bin/no-such-multiwatch"),
-    ("StandardInput=socket", "StandardInput=sockets"),
+    ("bin/fcgi-supervisor", "bin/no-such-supervisor"),
+    ("StandardOutput=journal", "StandardOutput=journals"),
 ])
 def test_systemd_verify_catches_broken_units(dest, tmp_path, old, new):
     units = units_copy(dest, tmp_path)
@@ -226,20 +229,27 @@ def test_systemd_verify_catches_broken_units(dest, tmp_path, old, new):
 
 
 def test_unit_command_replaces_a_killed_program(dest, tmp_path):
-    """The service's ExecStart as systemd would run it (the socket on
-    stdin): a child killed by a crash is forked again."""
+    """The service's ExecStart as systemd would run it (the socket as
+    fd 3, LISTEN_FDS=1, LISTEN_PID its own): a child killed by a crash is
+    forked again, and the children file lists the live ones."""
     unit = (dest / "lib/systemd/system/oshxona@.service").read_text()
     cmd = re.search(r"^ExecStart=(.+)$", unit, re.M).group(1)
     cmd = cmd.replace("${FCGI_CHILDREN}", "2").replace("%i", "health").split()
     cmd = [str(dest / c.lstrip("/")) if c.startswith("/opt/oshx/") else c for c in cmd]
+    childfile = tmp_path / "health.children"
+    cmd = [str(childfile) if c == "/run/oshxona/health.children" else c for c in cmd]
+    # systemd's hand-over: the socket as fd 3, LISTEN_PID the exec'd PID.
+    cmd = ["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "sh", *cmd]
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.bind(str(tmp_path / "health.sock"))
     sock.listen(16)
     env = dict(os.environ, LOG_FILE=str(tmp_path / "health.log"), OSHXONA_ENV_FILE="/dev/null",
                MONGODB_URI="mongodb://127.0.0.1:9/oshxona")
     env.pop("LOG_DIR", None)
-    p = subprocess.Popen(cmd, stdin=sock.fileno(), env=env, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+    fd = sock.fileno()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, close_fds=False,
+                         preexec_fn=lambda: os.dup2(fd, 3))
     sock.close()
 
     def children():
@@ -263,6 +273,9 @@ def test_unit_command_replaces_a_killed_program(dest, tmp_path):
         wait_for(lambda: len(children()) == 2 and first[0] not in children(),
                  "the killed child replaced")
         assert first[1] in children()
+        wait_for(lambda: childfile.exists() and
+                 sorted(int(x) for x in childfile.read_text().split()) == children(),
+                 "the children file lists the live children")
     finally:
         p.send_signal(signal.SIGTERM)
         try:
