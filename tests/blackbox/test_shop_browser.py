@@ -514,6 +514,9 @@ def test_lost_answer_retried_with_the_same_key(rt, session):
     page.get_by_role("button", name=re.compile("Savatga qoʻshish")).click()
     expect(page).to_have_url(re.compile(r"/shop/cart$"))
     page.get_by_role("button", name=re.compile("Rasmiylashtirish")).click()
+    # The checkout picks an open branch once the branches have loaded; a
+    # tap before that is refused on the page ("Filialni tanlang").
+    expect(page.locator("input[name=branch]:checked")).to_have_count(1)
     lost = []
 
     def lose_first(route):
