@@ -115,10 +115,13 @@ function TopProducts({ data }) {
   const row = 28;
   const W = 640;
   const labelW = 220;
+  // The value goes in its own right-aligned column: after the bar it ran
+  // past the card's edge for the longest bar ("1 234 sold · 12 345 678 so'm").
+  const valueW = 240;
   return (
     <svg class="chart" viewBox={`0 0 ${W} ${data.length * row + 4}`} role="img" aria-label={t("topProducts")}>
       {data.map((d, i) => {
-        const w = ((W - labelW - 150) * d.sold) / max;
+        const w = ((W - labelW - valueW - 8) * d.sold) / max;
         const y = i * row + 2;
         return (
           <g key={i} data-product={d.name} data-sold={d.sold}>
@@ -126,7 +129,7 @@ function TopProducts({ data }) {
               {d.name.length > 28 ? `${d.name.slice(0, 27)}…` : d.name}
             </text>
             <rect x={labelW} y={y + 4} width={Math.max(2, w)} height={row - 8} class="bar alt" />
-            <text x={labelW + w + 6} y={y + 18} class="tick">
+            <text x={W} y={y + 18} class="tick" text-anchor="end">
               {num(d.sold)} {t("sold")} · {money(d.revenue)}
             </text>
           </g>
