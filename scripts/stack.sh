@@ -7,7 +7,7 @@
 #   scripts/stack.sh db-stop|db-start      (fault tests: database down/up)
 #   scripts/stack.sh migrate-sqlite        (old SQLite store -> PostgreSQL)
 #   scripts/stack.sh pg-stop|pg-start      (fault tests: PostgreSQL alone)
-#   scripts/stack.sh render                (only write run/nginx.conf and its snippets)
+#   scripts/stack.sh render                (only write run/nginx.conf and its snippets; nginx -t)
 #
 # Environment: STACK_DIR (default ./var), PORT (8080), DB_PORT (27018),
 # PG_PORT (27019, the stack's own PostgreSQL under FerretDB),
@@ -639,9 +639,11 @@ db-start)
 	db_start
 	;;
 render)
-	mkdir -p "$RUN"
+	mkdir -p "$RUN" "$LOGS" "$STACK_DIR/tmp"
 	chmod 700 "$RUN"
 	render_nginx_conf
+	nginx -p "$STACK_DIR/" -c "$RUN/nginx.conf" -e "$LOGS/error.log" -t -q ||
+		die "nginx rejected $RUN/nginx.conf"
 	echo "$RUN/nginx.conf"
 	;;
 *)
