@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The app container's main process: the stack (nginx, Nchan, the FastCGI
-# programs, scripts/stack.sh) against MONGODB_URI, and cron for the jobs.
+# programs and the daemons such as menu-listener, scripts/stack.sh) against
+# MONGODB_URI, and cron for the jobs.
 # `docker compose stop` sends TERM: everything stops cleanly.
 set -euo pipefail
 cd /src

@@ -53,12 +53,13 @@ for w in web/*/dist; do
 	cp -r "$w" "$D$PREFIX/share/oshxona/web/$name"
 done
 
-# nginx: the site and the snippets it includes from /etc/nginx/oshxona/.
-install -m 0644 nginx-conf/production.conf "$D/etc/nginx/sites-available/oshxona"
-for f in nginx-conf/*.conf; do
-	[ "$f" = nginx-conf/production.conf ] && continue
-	install -m 0644 "$f" "$D/etc/nginx/oshxona/"
-done
+# nginx: the site and the snippets it includes from /etc/nginx/oshxona/
+# (the shared locations with production's values, an upstream for every
+# program in fcgi-apps/).
+(
+	umask 022
+	bash scripts/nginx-render.sh production "$D/etc/nginx" "$PREFIX"
+)
 
 # systemd: one template pair for every program, and a target naming them
 # all (generated from fcgi-apps/, so a new program needs no line here).

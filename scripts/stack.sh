@@ -7,6 +7,7 @@
 #   scripts/stack.sh db-stop|db-start      (fault tests: database down/up)
 #   scripts/stack.sh migrate-sqlite        (old SQLite store -> PostgreSQL)
 #   scripts/stack.sh pg-stop|pg-start      (fault tests: PostgreSQL alone)
+#   scripts/stack.sh render                (only write run/nginx.conf and its snippets; nginx -t)
 #
 # Environment: STACK_DIR (default ./var), PORT (8080), DB_PORT (27018),
 # PG_PORT (27019, the stack's own PostgreSQL under FerretDB),
@@ -16,7 +17,8 @@
 # (the one reverse proxy whose X-Forwarded-For is believed, 127.0.0.1),
 # NCHAN_REDIS_URL (Nchan's channels in Redis, shared by several hosts),
 # EXTERNAL_DB=1 (use MONGODB_URI as given, e.g. a MongoDB replica set,
-# instead of starting a local FerretDB).
+# instead of starting a local FerretDB), SKIP_DAEMONS (daemons not to
+# start, e.g. menu-listener).
 # Anything else (LOG_LEVEL, NODE_ENV, BOT_TOKEN, ...) passes through to
 # the programs, which also read ./.env for what the environment lacks.
 set -euo pipefail
@@ -384,6 +386,37 @@ fcgi_stop() {
 	rm -f "$RUN/$1.sock" "$RUN/$1.children"
 }
 
+# Long-running helpers that are not FastCGI programs, one name a line:
+# $BIN/<name>, started after nginx (they may talk to it) in the stack's
+# environment (start() exports what they read), stopped before it;
+# $RUN/<name>.pid, $LOGS/<name>.log. A new one is one line here.
+# SKIP_DAEMONS="<name> ..." leaves some out (test_scaleout: a host whose
+# menu cache only menu-sync refreshes).
+DAEMONS=(
+	menu-listener # drops the menu cache on every catalogue write, from any host
+)
+
+# The daemons to run: DAEMONS less SKIP_DAEMONS.
+daemons() {
+	local d
+	for d in "${DAEMONS[@]}"; do
+		case " ${SKIP_DAEMONS:-} " in *" $d "*) continue ;; esac
+		echo "$d"
+	done
+}
+
+daemon_start() {
+	local name=$1
+	if alive "$RUN/$name.pid"; then
+		return 0
+	fi
+	rm -f "$RUN/$name.pid"
+	[ -x "$BIN/$name" ] || die "$BIN/$name is not built: run 'make'"
+	# setsid execs in place here, so $! is the daemon's own PID.
+	LOG_FILE="$LOGS/$name.log" setsid "$BIN/$name" >>"$LOGS/$name.log" 2>&1 </dev/null &
+	echo $! >"$RUN/$name.pid"
+}
+
 render_nginx_conf() {
 	local user_line=""
 	# Workers must reach the 0600 sockets and the stack directory: run
@@ -412,7 +445,14 @@ render_nginx_conf() {
 	for origin in $origins; do
 		printf '"%s" $http_origin;\n' "$origin" >>"$RUN/oshxona/cors-origins.conf"
 	done
-	cp "$ROOT/nginx-conf/security-headers.conf" "$ROOT/nginx-conf/json-errors.conf" "$RUN/oshxona/"
+	# The upstreams (from fcgi-apps/) and the locations production shares.
+	bash "$ROOT/scripts/nginx-render.sh" snippets "$RUN/oshxona" "$RUN" \
+		MENU_FILES="$STACK_DIR/cache/files" MEDIA_ROOT="$STACK_DIR" \
+		ADMIN_DIR="$ROOT/web/admin/dist" SHOP_DIR="$ROOT/web/shop/dist" \
+		API_BURST=$((limit - 1)) ORDER_BURST=$((olimit - 1)) \
+		ORDER_RETRY=$(((60 + orate - 1) / orate))
+	# Plain HTTP: no Strict-Transport-Security (production's hsts.conf).
+	echo "# The local site is plain HTTP: no HSTS." >"$RUN/oshxona/hsts.conf"
 	# Nchan's Redis mode (NCHAN_REDIS_URL, e.g. redis://10.0.0.5:6379): the
 	# channels live in Redis, so several hosts share them. Empty: in memory.
 	: >"$RUN/oshxona/nchan-redis.conf"
@@ -421,11 +461,9 @@ render_nginx_conf() {
 			>"$RUN/oshxona/nchan-redis.conf"
 	fi
 	sed -e "s|@PORT@|$PORT|g" -e "s|@STACK_DIR@|$STACK_DIR|g" \
-		-e "s|@ROOT@|$ROOT|g" -e "s|@USER_LINE@|$user_line|g" \
+		-e "s|@USER_LINE@|$user_line|g" \
 		-e "s|@TRUSTED_PROXY@|${TRUSTED_PROXY:-127.0.0.1}|g" \
-		-e "s|@API_RATE@|${rate}r/m|g" -e "s|@API_BURST@|$((limit - 1))|g" \
-		-e "s|@ORDER_RATE@|${orate}r/m|g" -e "s|@ORDER_BURST@|$((olimit - 1))|g" \
-		-e "s|@ORDER_RETRY@|$(((60 + orate - 1) / orate))|g" \
+		-e "s|@API_RATE@|${rate}r/m|g" -e "s|@ORDER_RATE@|${orate}r/m|g" \
 		"$ROOT/nginx-conf/oshxona.conf.in" >"$RUN/nginx.conf"
 }
 
@@ -464,6 +502,8 @@ start() {
 		export MONGODB_URI="mongodb://127.0.0.1:$DB_PORT/oshxona"
 	fi
 	export NCHAN_PUBLISH_SOCKET=$RUN/nchan-publish.sock
+	# menu-listener follows the menu channel on the ops server.
+	export MENU_EVENTS_SOCKET=$RUN/ops.sock
 	# Uploaded images (fcgi-apps/uploads), served by nginx as /media/<name>.
 	export MEDIA_DIR=$STACK_DIR/media
 	mkdir -p "$MEDIA_DIR"
@@ -488,6 +528,9 @@ start() {
 		for app in "${APPS[@]}"; do
 			fcgi_start "$app"
 		done
+		for app in $(daemons); do
+			daemon_start "$app"
+		done
 		say "already running on http://127.0.0.1:$PORT (stop it with 'make stop')"
 		return 0
 	fi
@@ -508,6 +551,9 @@ start() {
 	render_nginx_conf
 	nginx_start
 	wait_ready
+	for app in $(daemons); do
+		daemon_start "$app"
+	done
 	say "Oshxona is running (data and logs in $STACK_DIR)"
 	say "  menu:    http://127.0.0.1:$PORT/api/categories"
 	say "           http://127.0.0.1:$PORT/api/products?search=osh"
@@ -532,6 +578,11 @@ for s in json.load(open(sys.argv[1])).get("staff", []):
 }
 
 stop() {
+	local d
+	# Every daemon, skipped or not: SKIP_DAEMONS may differ from start's.
+	for d in "${DAEMONS[@]}"; do
+		stop_pids "$RUN/$d.pid"
+	done
 	if [ -f "$RUN/nginx.pid" ]; then
 		nginx -p "$STACK_DIR/" -c "$RUN/nginx.conf" -e "$LOGS/error.log" -s quit 2>/dev/null || true
 		local i
@@ -551,7 +602,7 @@ stop() {
 
 status() {
 	local name rc=0
-	for name in ferretdb "${APPS[@]}" nginx; do
+	for name in ferretdb "${APPS[@]}" nginx $(daemons); do
 		if alive "$RUN/$name.pid" && [ -f "$RUN/$name.children" ]; then
 			echo "$name: running (supervisor $(tr -d '\n' <"$RUN/$name.pid");" \
 				"children $(tr '\n' ' ' <"$RUN/$name.children"))"
@@ -587,8 +638,16 @@ db-start)
 	mkdir -p "$RUN" "$LOGS"
 	db_start
 	;;
+render)
+	mkdir -p "$RUN" "$LOGS" "$STACK_DIR/tmp"
+	chmod 700 "$RUN"
+	render_nginx_conf
+	nginx -p "$STACK_DIR/" -c "$RUN/nginx.conf" -e "$LOGS/error.log" -t -q ||
+		die "nginx rejected $RUN/nginx.conf"
+	echo "$RUN/nginx.conf"
+	;;
 *)
-	echo "usage: $0 start|stop|status|db-stop|db-start|migrate-sqlite|pg-stop|pg-start" >&2
+	echo "usage: $0 start|stop|status|db-stop|db-start|migrate-sqlite|pg-stop|pg-start|render" >&2
 	exit 2
 	;;
 esac

@@ -173,6 +173,15 @@ def test_make_install_lays_out_the_tree(dest):
     assert (dest / "etc/nginx/sites-available/oshxona").read_text() == \
         (ROOT / "nginx-conf/production.conf").read_text()
     assert (dest / "etc/nginx/oshxona/security-headers.conf").exists()
+    # The shared locations with production's values, under this PREFIX,
+    # and an upstream for every program.
+    locations = (dest / "etc/nginx/oshxona/locations.conf").read_text()
+    assert "alias /opt/oshx/share/oshxona/web/admin/;" in locations
+    assert "root /var/cache/oshxona/menu/files;" in locations
+    assert not re.search(r"@[A-Z_]+@", locations)
+    upstreams = (dest / "etc/nginx/oshxona/upstreams.conf").read_text()
+    for p in programs():
+        assert f"upstream oshxona_{p} {{\n\tserver unix:/run/oshxona/{p}.sock;" in upstreams
     assert (dest / "etc/logrotate.d/oshxona").exists()
     assert (dest / "usr/lib/tmpfiles.d/oshxona.conf").exists()
     # Nothing escaped DESTDIR into the real /opt.

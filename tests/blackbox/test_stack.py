@@ -12,7 +12,9 @@ import pytest
 from conftest import Client, Stack, _free_ports
 from conftest import pid_alive as alive
 
-NAMES = ("ferretdb", "health", "menu", "auth", "orders", "chanauth", "nginx")
+NAMES = ("ferretdb", "health", "menu", "auth", "orders", "chanauth", "nginx", "menu-listener")
+# Started by stack.sh but not FastCGI programs: no supervisor, no children.
+PLAIN = ("ferretdb", "nginx", "menu-listener")
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +61,23 @@ def test_dead_program_comes_back(private):
     assert api.get("/api/categories").status == 200
 
 
+def test_dead_daemon_comes_back(private):
+    st, api = private
+    (old,) = st.pids("menu-listener")
+    os.kill(old, 9)
+    deadline = time.monotonic() + 10
+    while alive(old) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    st.stack_sh("start")
+    (new,) = st.pids("menu-listener")
+    assert new != old and alive(new)
+
+
 def test_stop_ends_exactly_what_it_started_and_data_survives(private):
     st, api = private
     ids = sorted(c["_id"] for c in api.get("/api/categories").json["data"])
     pids = [p for n in NAMES for p in st.pids(n)]
-    pids += [p for n in NAMES if n not in ("ferretdb", "nginx") for p in st.children(n)]
+    pids += [p for n in NAMES if n not in PLAIN for p in st.children(n)]
     st.stack_sh("stop")
     deadline = time.monotonic() + 15
     while any(alive(p) for p in pids) and time.monotonic() < deadline:
@@ -72,6 +86,8 @@ def test_stop_ends_exactly_what_it_started_and_data_survives(private):
     assert not list((st.dir / "run").glob("*.pid"))
     assert not list((st.dir / "run").glob("*.sock"))
     assert not list((st.dir / "run").glob("*.children"))
+    # The daemons too, and on TERM (their own clean exit, not the KILL).
+    assert '"message":"stopping"' in (st.dir / "logs" / "menu-listener.log").read_text()
     # Started again on the same data directory: the same catalogue, not a
     # second load of the demo data.
     st.stack_sh("start", timeout=180)
