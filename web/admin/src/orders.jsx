@@ -117,6 +117,24 @@ export function OrderActions({ order, live, onChanged }) {
   );
 }
 
+// Whether the money is in: cash and card are paid at the counter or to
+// the courier; Payme and Click show the provider's state, which the
+// branch channel's order-updated carries (paymentStatus) when a payment
+// lands.
+export function payState(order) {
+  if (order.paymentMethod !== "payme" && order.paymentMethod !== "click") return "cash";
+  return ["paid", "cancelled", "refunded"].includes(order.paymentStatus) ? order.paymentStatus : "pending";
+}
+
+function PayBadge({ order }) {
+  const s = payState(order);
+  return (
+    <span class={`tag pay pay-${s}`} data-payment={s}>
+      {t(`pay_${order.paymentMethod}`)} · {t(`pay_st_${s}`)}
+    </span>
+  );
+}
+
 function minutesAgo(iso) {
   const m = Math.floor((Date.now() - new Date(iso).getTime()) / 60000);
   return m < 1 ? t("justNow") : t("minAgo", { n: m });
@@ -152,6 +170,7 @@ function OrderCard({ order, live, fresh }) {
       {order.orderType === "delivery" && order.address ? <p class="muted addr">{order.address}</p> : null}
       <footer>
         <span class="total">{money(order.total)}</span>
+        <PayBadge order={order} />
         <span class="muted">{order.customer && order.customer.firstName}</span>
       </footer>
       <OrderActions order={order} live={live} />
@@ -247,7 +266,7 @@ export function OrderDetails({ id, live, me }) {
           </dd>
           <dt>{t("payment")}</dt>
           <dd>
-            {t(`pay_${o.paymentMethod}`)} {o.paymentStatus ? `(${o.paymentStatus})` : ""}
+            <PayBadge order={o} />
           </dd>
           <dt>{t("customer")}</dt>
           <dd>{(o.customer && o.customer.firstName) || "—"}</dd>
