@@ -197,8 +197,8 @@ export function Track({ id }) {
 					{paying ? t("paying") : payLabel}
 				</button>
 			)}
-			{payMsg && canPay && (
-				<p class={payMsg.ok ? "muted small" : "error"} role={payMsg.ok ? "status" : "alert"}>
+			{payMsg && (canPay || !payMsg.ok) && (
+				<p class={`pay-note ${payMsg.ok ? "muted small" : "error"}`} role={payMsg.ok ? "status" : "alert"}>
 					{payMsg.text}
 				</p>
 			)}
