@@ -168,9 +168,11 @@ function OrderCard({ order, live, fresh }) {
         ))}
       </ul>
       {order.orderType === "delivery" && order.address ? <p class="muted addr">{order.address}</p> : null}
+      <p class="paybadge">
+        <PayBadge order={order} />
+      </p>
       <footer>
         <span class="total">{money(order.total)}</span>
-        <PayBadge order={order} />
         <span class="muted">{order.customer && order.customer.firstName}</span>
       </footer>
       <OrderActions order={order} live={live} />
