@@ -14,15 +14,8 @@ import pytest
 
 from bot_helpers import BotStack, Chat
 from orders_helpers import cookie_value, fresh_telegram_id, init_data, wait_until
-from test_payments import (CLICK_CHECKOUT, CLICK_MERCHANT, CLICK_SECRET, CLICK_SERVICE,
-                           PAYME_CHECKOUT, PAYME_KEY, PAYME_MERCHANT, RETURN_URL, create,
-                           payme, payme_id, result)
-
-PAY_ENV = dict(
-    PAYME_MERCHANT_ID=PAYME_MERCHANT, PAYME_KEY=PAYME_KEY, PAYME_CHECKOUT_URL=PAYME_CHECKOUT,
-    CLICK_SERVICE_ID=CLICK_SERVICE, CLICK_MERCHANT_ID=CLICK_MERCHANT,
-    CLICK_SECRET_KEY=CLICK_SECRET, CLICK_CHECKOUT_URL=CLICK_CHECKOUT,
-    PAYMENT_RETURN_URL=RETURN_URL)
+from test_payments import (CLICK_CHECKOUT, CLICK_SERVICE, PAY_ENV, PAYME_CHECKOUT,
+                           PAYME_MERCHANT, create, payme, payme_id, result)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ and Click settings.
 """
 
 import re
+import subprocess
 import time
 import urllib.parse
 
@@ -23,9 +24,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from orders_helpers import ROOT, Customer, cookie_value, fresh_telegram_id, init_data, private_stack
 from test_admin_browser import Panel
-from test_payments import (CLICK_CHECKOUT, CLICK_MERCHANT, CLICK_SECRET, CLICK_SERVICE,
-                           PAYME_CHECKOUT, PAYME_KEY, PAYME_MERCHANT, RETURN_URL, create,
-                           payme, payme_id, result)
+from test_payments import (CLICK_CHECKOUT, PAY_ENV, PAYME_CHECKOUT, create, payme, payme_id,
+                           result)
 from test_shop_browser import FLAGS, RECORDER, TELEGRAM_STUB, mini_app_path
 
 SHOP = ROOT / "web" / "shop"
@@ -40,18 +40,12 @@ STUB = TELEGRAM_STUB + "\nwindow.Telegram.WebApp.openLink = function (u) {" \
 
 @pytest.fixture(scope="module")
 def rt(request):
-    import subprocess
     for web in (SHOP, ADMIN):
         if not (web / "dist" / "index.html").exists():
             subprocess.run(["npm", "run", "-s", "build"], cwd=web, check=True, timeout=300,
                            stdout=subprocess.DEVNULL)
     ART.mkdir(parents=True, exist_ok=True)
-    env = dict(
-        PAYME_MERCHANT_ID=PAYME_MERCHANT, PAYME_KEY=PAYME_KEY, PAYME_CHECKOUT_URL=PAYME_CHECKOUT,
-        CLICK_SERVICE_ID=CLICK_SERVICE, CLICK_MERCHANT_ID=CLICK_MERCHANT,
-        CLICK_SECRET_KEY=CLICK_SECRET, CLICK_CHECKOUT_URL=CLICK_CHECKOUT,
-        PAYMENT_RETURN_URL=RETURN_URL)
-    with private_stack(request, "pay-browser", env) as st:
+    with private_stack(request, "pay-browser", PAY_ENV) as st:
         yield st
 
 

@@ -13,9 +13,7 @@ import pytest
 from bson import ObjectId
 
 from orders_helpers import private_stack, wait_until
-from test_payments import (CLICK_CHECKOUT, CLICK_MERCHANT, CLICK_SECRET, CLICK_SERVICE,
-                           PAYME_CHECKOUT, PAYME_KEY, PAYME_MERCHANT, RETURN_URL, account,
-                           create, error, payme, payme_id, result, tiyin)
+from test_payments import PAY_ENV, account, create, error, payme, payme_id, result, tiyin
 
 CODES = {
     "Toʻy oshi": ("10202001001000001", "1493467", 12),
@@ -26,12 +24,7 @@ CODES = {
 
 @pytest.fixture(scope="module")
 def ps(request):
-    env = dict(
-        PAYME_MERCHANT_ID=PAYME_MERCHANT, PAYME_KEY=PAYME_KEY, PAYME_CHECKOUT_URL=PAYME_CHECKOUT,
-        CLICK_SERVICE_ID=CLICK_SERVICE, CLICK_MERCHANT_ID=CLICK_MERCHANT,
-        CLICK_SECRET_KEY=CLICK_SECRET, CLICK_CHECKOUT_URL=CLICK_CHECKOUT,
-        PAYMENT_RETURN_URL=RETURN_URL)
-    with private_stack(request, "fiscal", env) as st:
+    with private_stack(request, "fiscal", PAY_ENV) as st:
         yield st
 
 
