@@ -27,6 +27,7 @@
 #include "oshxona.h"
 #include "order.h"
 #include "bot.h"
+#include "payments.h"
 
 #define BOT_CHATS        "tg_chats"
 #define BOT_ORDERS_SHOWN 5
@@ -1440,6 +1441,42 @@ bot_place_refused(struct bot_ctx *x, const struct order_result *res)
 	}
 }
 
+/*
+ * An inline URL button to the provider's checkout page for an order to be
+ * paid with Payme or Click and not paid yet (the pay endpoint's checks
+ * and link builder, lib/payments.c); NULL for any other order or when the
+ * provider is not configured. numbered: the order's number on the button
+ * ("My orders" lists several).
+ */
+static json_object *
+bot_pay_button(const bson_t *order, const char *lang, int numbered)
+{
+	const char *method = db_doc_utf8(order, "paymentMethod");
+	struct payments_config cfg;
+	char url[1024], text[160];
+	json_object *b;
+
+	if (method == NULL || payments_order_state(order, method, -1) != PAYMENTS_ORDER_OK)
+		return NULL;
+	if (strcmp(method, "payme") != 0 && strcmp(method, "click") != 0)
+		return NULL;
+	payments_config_load(&cfg);
+	if (payments_checkout_url(&cfg, method, order, url, sizeof(url)) < 0)
+		return NULL;
+	if (numbered)
+		botmsg_format(
+		    text, sizeof(text), B_PAY_ORDER, lang,
+		    botmsg(strcmp(method, "payme") == 0 ? B_PAY_PAYME : B_PAY_CLICK, lang),
+		    (long long)db_doc_int(order, "number", 0));
+	else
+		snprintf(text, sizeof(text), "%s",
+		         botmsg(strcmp(method, "payme") == 0 ? B_PAY_PAYME : B_PAY_CLICK, lang));
+	b = json_object_new_object();
+	json_object_object_add(b, "text", json_object_new_string(text));
+	json_object_object_add(b, "url", json_object_new_string(url));
+	return b;
+}
+
 static void
 bot_place(struct bot_ctx *x)
 {
@@ -1484,13 +1521,24 @@ bot_place(struct bot_ctx *x)
 	} else {
 		int64_t number = db_doc_int(res.order, "number", 0);
 		botmsg_money(db_doc_int(res.order, "total", 0), sum, sizeof(sum));
+		json_object *pay = bot_pay_button(res.order, bot_lang(x), 0);
 		bot_text_msg(&t, bot_lang(x), M_PLACED, (long long)number, sum);
 		x->c->nlines = 0;
 		bot_answer(x, NULL, 0);
 		bot_drop_buttons(x);
-		/* One message: the order's number, with the main menu back as the keyboard. */
+		/*
+		 * One message: the order's number, with the main menu back as the
+		 * keyboard; an order paid online carries its pay button instead (a
+		 * message has one keyboard; the persistent main menu stays shown).
+		 */
 		bot_checkout_reset(x->c);
-		bot_send(x, t.buf, bot_main_keyboard(bot_lang(x)));
+		if (pay != NULL) {
+			json_object *rows = json_object_new_array();
+			json_object_array_add(rows, bot_row(pay, NULL, NULL));
+			bot_send(x, t.buf, bot_inline(rows));
+		} else {
+			bot_send(x, t.buf, bot_main_keyboard(bot_lang(x)));
+		}
 		if (!res.replayed)
 			order_announce_placed(x->client, res.order);
 	}
@@ -1505,12 +1553,16 @@ bot_list_order(const bson_t *doc, void *arg)
 {
 	struct bot_text *t = ((struct bot_text **)arg)[0];
 	const char *lang = (const char *)((void **)arg)[1];
+	json_object *rows = (json_object *)((void **)arg)[2];
 	char *line = telegram_status_text(lang, db_doc_int(doc, "number", 0),
 	                                  db_doc_utf8(doc, "status"), NULL);
+	json_object *pay = bot_pay_button(doc, lang, 1);
 	char sum[32];
 
 	botmsg_money(db_doc_int(doc, "total", 0), sum, sizeof(sum));
 	bot_text_fmt(t, "\n• %s — %s", line, sum);
+	if (pay != NULL)
+		json_object_array_add(rows, bot_row(pay, NULL, NULL));
 	free(line);
 }
 
@@ -1518,7 +1570,8 @@ static void
 bot_my_orders(struct bot_ctx *x)
 {
 	struct bot_text *t = xcalloc(1, sizeof(*t));
-	void *arg[2] = {t, (void *)bot_lang(x)};
+	json_object *rows = json_object_new_array(); /* pay buttons of unpaid online orders */
+	void *arg[3] = {t, (void *)bot_lang(x), rows};
 	bson_t *filter, *opts;
 	int n = 0;
 
@@ -1527,16 +1580,22 @@ bot_my_orders(struct bot_ctx *x)
 		opts =
 		    BCON_NEW("sort", "{", "createdAt", BCON_INT32(-1), "}", "limit",
 		             BCON_INT64(BOT_ORDERS_SHOWN), "projection", "{", "number",
-		             BCON_INT32(1), "status", BCON_INT32(1), "total", BCON_INT32(1), "}");
+		             BCON_INT32(1), "status", BCON_INT32(1), "total", BCON_INT32(1),
+		             "paymentMethod", BCON_INT32(1), "paymentStatus", BCON_INT32(1), "}");
 		bot_text_add(t, botmsg(M_ORDERS_TITLE, bot_lang(x)));
 		n = bot_each(x->client, "orders", filter, opts, bot_list_order, arg);
 		bson_destroy(opts);
 		bson_destroy(filter);
 	}
-	if (n < 0)
+	if (n < 0) {
 		bot_try_later(x);
-	else
+		json_object_put(rows);
+	} else if (n > 0 && json_object_array_length(rows) > 0) {
+		bot_send(x, t->buf, bot_inline(rows));
+	} else {
+		json_object_put(rows);
 		bot_send(x, n > 0 ? t->buf : botmsg(M_NO_ORDERS, bot_lang(x)), NULL);
+	}
 	free(t);
 }
 

@@ -152,6 +152,9 @@ enum botmsg {
 	S_CANCELLED_BY,
 	S_NOT_LINKED,
 	S_NOW,
+	B_PAY_PAYME,
+	B_PAY_CLICK,
+	B_PAY_ORDER,
 	BOTMSG__MAX
 };
 

@@ -125,6 +125,9 @@ static const struct botmsg_text botmsg_table[BOTMSG__MAX] = {
     [S_NOT_LINKED] = {"Telegram hisobingiz bu filial xodimiga bog‘lanmagan.",
                       "Ваш Telegram не привязан к сотруднику этого филиала."},
     [S_NOW] = {"Buyurtma holati: %s", "Статус заказа: %s"},
+    [B_PAY_PAYME] = {"💳 Payme orqali to‘lash", "💳 Оплатить через Payme"},
+    [B_PAY_CLICK] = {"💳 Click orqali to‘lash", "💳 Оплатить через Click"},
+    [B_PAY_ORDER] = {"%s — #%lld", "%s — №%lld"},
 };
 
 const char *

@@ -351,3 +351,45 @@ payme_checkout_url(const char *base, const char *merchant, const char *order_hex
 	n = snprintf(out, outlen, "%.*s/%s", (int)blen, base, b64);
 	return n < 0 || (size_t)n >= outlen ? -1 : n;
 }
+
+int
+payme_ikpu_ok(const char *code)
+{
+	size_t n = 0;
+
+	if (code == NULL)
+		return 0;
+	for (; code[n] != '\0'; n++)
+		if (code[n] < '0' || code[n] > '9')
+			return 0;
+	return n == PAYME_IKPU_LEN;
+}
+
+json_object *
+payme_detail(const struct payme_item *items, size_t n, const char *shipping_title,
+             int64_t shipping_tiyin)
+{
+	json_object *d = json_object_new_object(), *arr = json_object_new_array();
+
+	json_object_object_add(d, "receipt_type", json_object_new_int(0));
+	if (shipping_tiyin > 0) {
+		json_object *s = json_object_new_object();
+		json_object_object_add(s, "title", json_object_new_string(shipping_title));
+		json_object_object_add(s, "price", json_object_new_int64(shipping_tiyin));
+		json_object_object_add(d, "shipping", s);
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *it = json_object_new_object();
+		json_object_object_add(it, "title", json_object_new_string(items[i].title));
+		json_object_object_add(it, "price", json_object_new_int64(items[i].price));
+		json_object_object_add(it, "count", json_object_new_int64(items[i].count));
+		json_object_object_add(it, "code", json_object_new_string(items[i].code));
+		json_object_object_add(it, "package_code",
+		                       json_object_new_string(items[i].package_code));
+		json_object_object_add(it, "vat_percent",
+		                       json_object_new_int(items[i].vat_percent));
+		json_object_array_add(arr, it);
+	}
+	json_object_object_add(d, "items", arr);
+	return d;
+}

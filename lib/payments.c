@@ -617,7 +617,6 @@ payments_order_check(mongoc_client_t *client, const char *order_hex, const char 
 {
 	bson_oid_t id;
 	bson_t *filter;
-	const char *method, *status, *paid;
 	int rc;
 
 	*order = NULL;
@@ -630,16 +629,23 @@ payments_order_check(mongoc_client_t *client, const char *order_hex, const char 
 		return PAYMENTS_ORDER_ERROR;
 	if (rc == 0)
 		return PAYMENTS_ORDER_NOT_FOUND;
-	method = db_doc_utf8(*order, "paymentMethod");
-	status = db_doc_utf8(*order, "status");
-	paid = db_doc_utf8(*order, "paymentStatus");
-	if (method == NULL || strcmp(method, provider) != 0)
+	return payments_order_state(*order, provider, amount);
+}
+
+enum payments_order_state
+payments_order_state(const bson_t *order, const char *provider, int64_t amount)
+{
+	const char *method = db_doc_utf8(order, "paymentMethod");
+	const char *status = db_doc_utf8(order, "status");
+	const char *paid = db_doc_utf8(order, "paymentStatus");
+
+	if (method == NULL || provider == NULL || strcmp(method, provider) != 0)
 		return PAYMENTS_ORDER_WRONG_METHOD;
 	if (paid != NULL && (strcmp(paid, "paid") == 0 || strcmp(paid, "refunded") == 0))
 		return PAYMENTS_ORDER_PAID;
 	if (status == NULL || strcmp(status, "cancelled") == 0)
 		return PAYMENTS_ORDER_CANCELLED;
-	if (amount >= 0 && amount != db_doc_int(*order, "total", -1) * 100)
+	if (amount >= 0 && amount != db_doc_int(order, "total", -1) * 100)
 		return PAYMENTS_ORDER_AMOUNT;
 	return PAYMENTS_ORDER_OK;
 }
@@ -918,4 +924,115 @@ payments_repair(mongoc_client_t *client, int64_t min_age_ms, bson_error_t *error
 	bson_destroy(filter);
 	mongoc_collection_destroy(coll);
 	return changed;
+}
+
+/* ------------------------------------------------------- fiscal receipt */
+
+/* A product's VAT rate: an integer 0..100, stored as any BSON number; else -1. */
+static int
+payments_vat(const bson_t *doc)
+{
+	bson_iter_t it;
+	double d;
+
+	if (doc == NULL || !bson_iter_init_find(&it, doc, "vatPercent"))
+		return 0; /* not a VAT payer: Payme's 0 */
+	if (BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it)) {
+		int64_t v = bson_iter_as_int64(&it);
+		return v >= 0 && v <= 100 ? (int)v : -1;
+	}
+	if (BSON_ITER_HOLDS_DOUBLE(&it)) {
+		d = bson_iter_double(&it);
+		return d >= 0 && d <= 100 && d == (double)(int)d ? (int)d : -1;
+	}
+	return -1;
+}
+
+int
+payments_payme_detail(mongoc_client_t *client, const bson_t *order, json_object **detail,
+                      bson_error_t *error)
+{
+	static bson_t *fields;
+	struct payme_item items[ORDER_ITEMS_MAX];
+	bson_oid_t ids[ORDER_ITEMS_MAX];
+	bson_t *docs[ORDER_ITEMS_MAX] = {0};
+	char missing[512] = "";
+	size_t n = 0, used = 0;
+	bson_iter_t it, arr;
+	int rc = 0;
+
+	*detail = NULL;
+	if (fields == NULL)
+		fields = BCON_NEW("projection", "{", "mxikCode", BCON_INT32(1), "packageCode",
+		                  BCON_INT32(1), "vatPercent", BCON_INT32(1), "}");
+	if (!bson_iter_init_find(&it, order, "items") || !BSON_ITER_HOLDS_ARRAY(&it) ||
+	    !bson_iter_recurse(&it, &arr))
+		return 0;
+	while (bson_iter_next(&arr) && n < ORDER_ITEMS_MAX) {
+		bson_t line;
+		const uint8_t *data;
+		uint32_t len;
+		size_t k;
+		int vat;
+
+		if (!BSON_ITER_HOLDS_DOCUMENT(&arr))
+			continue;
+		bson_iter_document(&arr, &len, &data);
+		if (!bson_init_static(&line, data, len) ||
+		    db_doc_oid(&line, "productId", &ids[n]) != 0)
+			continue;
+		/* One equality read per distinct product (FerretDB scans for $in). */
+		for (k = 0; k < n && !bson_oid_equal(&ids[k], &ids[n]); k++)
+			;
+		if (k == n) {
+			bson_t *filter = BCON_NEW("_id", BCON_OID(&ids[n]));
+			int found =
+			    db_find_one(client, "products", filter, fields, &docs[n], error);
+			bson_destroy(filter);
+			if (found < 0) {
+				rc = -1;
+				goto done;
+			}
+		} else {
+			docs[n] = docs[k] != NULL ? bson_copy(docs[k]) : NULL;
+		}
+		items[n].title = db_doc_utf8(&line, "name") ? db_doc_utf8(&line, "name") : "";
+		items[n].price = db_doc_int(&line, "price", 0) * 100;
+		items[n].count = db_doc_int(&line, "quantity", 0);
+		items[n].code = db_doc_utf8(docs[n], "mxikCode");
+		items[n].package_code = db_doc_utf8(docs[n], "packageCode");
+		vat = payments_vat(docs[n]);
+		items[n].vat_percent = vat;
+		if (!payme_ikpu_ok(items[n].code) || items[n].package_code == NULL ||
+		    items[n].package_code[0] == '\0' || vat < 0) {
+			char hex[25];
+			int w;
+			bson_oid_to_string(&ids[n], hex);
+			w = snprintf(missing + used, sizeof(missing) - used, "%s%s (%s)",
+			             used ? ", " : "", items[n].title, hex);
+			if (w > 0 && used + (size_t)w < sizeof(missing))
+				used += (size_t)w;
+		}
+		n++;
+	}
+	if (used > 0) {
+		char hex[25];
+		bson_oid_t oid;
+		if (db_doc_oid(order, "_id", &oid) == 0)
+			bson_oid_to_string(&oid, hex);
+		else
+			snprintf(hex, sizeof(hex), "?");
+		log_warn(
+		    "payme: order %s goes without a fiscal receipt detail: no valid mxikCode / "
+		    "packageCode / vatPercent for %s",
+		    hex, missing);
+		goto done;
+	}
+	*detail =
+	    payme_detail(items, n, "Yetkazib berish", db_doc_int(order, "deliveryFee", 0) * 100);
+done:
+	for (size_t i = 0; i < n + (rc < 0 ? 1 : 0) && i < ORDER_ITEMS_MAX; i++)
+		if (docs[i] != NULL)
+			bson_destroy(docs[i]);
+	return rc;
 }

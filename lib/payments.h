@@ -186,6 +186,10 @@ enum payments_order_state payments_order_check(mongoc_client_t *client, const ch
                                                const char *provider, int64_t amount, bson_t **order,
                                                bson_error_t *error);
 
+/* payments_order_check's verdict on an order document already read (pure). */
+enum payments_order_state payments_order_state(const bson_t *order, const char *provider,
+                                               int64_t amount);
+
 /* What a transaction's outcome does to its order. */
 enum payments_effect {
 	PAYMENTS_EFFECT_PAID,      /* paymentStatus "paid" */
@@ -336,6 +340,41 @@ json_object *payme_tx_statement(const struct payment_tx *tx); /* a GetStatement 
  */
 int payme_checkout_url(const char *base, const char *merchant, const char *order_hex, int64_t tiyin,
                        char *out, size_t outlen);
+
+/*
+ * Fiscalization (Uzbekistan's law on online payments): the receipt Payme
+ * prints, as the "detail" of CheckPerformTransaction's result. One line
+ * per order item, amounts in tiyin per unit; code is the item's IKPU
+ * (MXIK) class code, 17 digits; the delivery fee is "shipping".
+ */
+#define PAYME_IKPU_LEN 17
+struct payme_item {
+	const char *title;
+	int64_t price; /* tiyin, one unit */
+	int64_t count;
+	const char *code;         /* IKPU, 17 digits */
+	const char *package_code; /* the IKPU's package (unit) code */
+	int vat_percent;
+};
+/* 1 when code is exactly 17 ASCII digits. */
+int payme_ikpu_ok(const char *code);
+/*
+ * {"receipt_type": 0, "shipping": {"title", "price"} (only when
+ * shipping_tiyin > 0), "items": [{"title", "price", "count", "code",
+ * "package_code", "vat_percent"}]}. New object.
+ */
+json_object *payme_detail(const struct payme_item *items, size_t n, const char *shipping_title,
+                          int64_t shipping_tiyin);
+
+/*
+ * The detail for order, reading its products (mxikCode, packageCode,
+ * vatPercent) by _id, one equality read per distinct product. Returns 0
+ * with *detail set, or with *detail NULL when some product has no valid
+ * IKPU code or package code (logged as a warning naming them: Payme then
+ * prints no itemised receipt); -1 on a database error.
+ */
+int payments_payme_detail(mongoc_client_t *client, const bson_t *order, json_object **detail,
+                          bson_error_t *error);
 
 /* -------------------------------------------------------------- click.c */
 

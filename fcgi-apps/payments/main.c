@@ -127,14 +127,19 @@ payme_check_perform(mongoc_client_t *client, struct payme_request *q)
 	bson_error_t error;
 	enum payments_order_state st =
 	    payments_order_check(client, q->order_id, "payme", q->amount, &order, &error);
-	json_object *ans = payme_order_refusal(q, st, &error), *res;
+	json_object *ans = payme_order_refusal(q, st, &error), *res, *detail = NULL;
 
+	/* The fiscal receipt: omitted (and logged) when a product lacks its codes. */
+	if (ans == NULL && payments_payme_detail(client, order, &detail, &error) != 0)
+		ans = payme_db_error(q, &error);
 	if (order != NULL)
 		bson_destroy(order);
 	if (ans != NULL)
 		return ans;
 	res = json_object_new_object();
 	json_object_object_add(res, "allow", json_object_new_boolean(1));
+	if (detail != NULL)
+		json_object_object_add(res, "detail", detail);
 	return payme_result(q->id, res);
 }
 

@@ -41,14 +41,17 @@ RETURN_URL = "https://shop.example.uz/orders"
 TWELVE_HOURS_MS = 12 * 3600 * 1000
 
 
+# The settings of a stack with both providers configured (other suites use them too).
+PAY_ENV = dict(
+    PAYME_MERCHANT_ID=PAYME_MERCHANT, PAYME_KEY=PAYME_KEY, PAYME_CHECKOUT_URL=PAYME_CHECKOUT,
+    CLICK_SERVICE_ID=CLICK_SERVICE, CLICK_MERCHANT_ID=CLICK_MERCHANT,
+    CLICK_SECRET_KEY=CLICK_SECRET, CLICK_CHECKOUT_URL=CLICK_CHECKOUT,
+    PAYMENT_RETURN_URL=RETURN_URL)
+
+
 @pytest.fixture(scope="module")
 def ps(request):
-    env = dict(
-        PAYME_MERCHANT_ID=PAYME_MERCHANT, PAYME_KEY=PAYME_KEY, PAYME_CHECKOUT_URL=PAYME_CHECKOUT,
-        CLICK_SERVICE_ID=CLICK_SERVICE, CLICK_MERCHANT_ID=CLICK_MERCHANT,
-        CLICK_SECRET_KEY=CLICK_SECRET, CLICK_CHECKOUT_URL=CLICK_CHECKOUT,
-        PAYMENT_RETURN_URL=RETURN_URL)
-    with private_stack(request, "payments", env) as st:
+    with private_stack(request, "payments", PAY_ENV) as st:
         yield st
 
 

@@ -450,6 +450,69 @@ test_texts(void **state)
 	free(t);
 }
 
+static void
+test_payme_fiscal_detail(void **state)
+{
+	static const struct payme_item items[] = {
+	    {"Toʻy oshi", 4500000, 2, "10202001001000001", "1493467", 12},
+	    {"Mastava", 2800000, 1, "10202002001000003", "1520311", 0},
+	};
+
+	(void)state;
+	assert_json(payme_detail(items, 2, "Yetkazib berish", 1000000),
+	            "{\"receipt_type\":0,\"shipping\":{\"title\":\"Yetkazib berish\",\"price\":"
+	            "1000000},\"items\":[{\"title\":\"Toʻy oshi\",\"price\":4500000,\"count\":2,"
+	            "\"code\":\"10202001001000001\",\"package_code\":\"1493467\",\"vat_percent\":"
+	            "12},{\"title\":\"Mastava\",\"price\":2800000,\"count\":1,\"code\":"
+	            "\"10202002001000003\",\"package_code\":\"1520311\",\"vat_percent\":0}]}");
+	/* No delivery fee: no shipping line. */
+	assert_json(payme_detail(items + 1, 1, "Yetkazib berish", 0),
+	            "{\"receipt_type\":0,\"items\":[{\"title\":\"Mastava\",\"price\":2800000,"
+	            "\"count\":1,\"code\":\"10202002001000003\",\"package_code\":\"1520311\","
+	            "\"vat_percent\":0}]}");
+	assert_true(payme_ikpu_ok("10202001001000001"));
+	assert_false(payme_ikpu_ok(NULL));
+	assert_false(payme_ikpu_ok(""));
+	assert_false(payme_ikpu_ok("1020200100100000"));   /* 16 */
+	assert_false(payme_ikpu_ok("102020010010000011")); /* 18 */
+	assert_false(payme_ikpu_ok("1020200100100000a"));
+	assert_false(payme_ikpu_ok("10202001001 00001"));
+	assert_false(payme_ikpu_ok("-0202001001000001"));
+}
+
+/* The order states the pay endpoint, the bot's button and Payme's checks share. */
+static void
+test_order_state(void **state)
+{
+	static const struct {
+		const char *method, *status, *paid, *provider;
+		int64_t amount;
+		enum payments_order_state want;
+	} cases[] = {
+	    {"payme", "pending", "pending", "payme", -1, PAYMENTS_ORDER_OK},
+	    {"payme", "confirmed", "cancelled", "payme", -1, PAYMENTS_ORDER_OK},
+	    {"payme", "pending", "pending", "payme", 4500000, PAYMENTS_ORDER_OK},
+	    {"payme", "pending", "pending", "payme", 4500001, PAYMENTS_ORDER_AMOUNT},
+	    {"payme", "pending", "pending", "click", -1, PAYMENTS_ORDER_WRONG_METHOD},
+	    {"cash", "pending", "pending", "payme", -1, PAYMENTS_ORDER_WRONG_METHOD},
+	    {"click", "cancelled", "pending", "click", -1, PAYMENTS_ORDER_CANCELLED},
+	    {"click", "ready", "paid", "click", -1, PAYMENTS_ORDER_PAID},
+	    {"click", "cancelled", "refunded", "click", -1, PAYMENTS_ORDER_PAID},
+	    {NULL, "pending", "pending", "payme", -1, PAYMENTS_ORDER_WRONG_METHOD},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bson_t *o = BCON_NEW("status", BCON_UTF8(cases[i].status), "paymentStatus",
+		                     BCON_UTF8(cases[i].paid), "total", BCON_INT64(45000));
+		if (cases[i].method != NULL)
+			BSON_APPEND_UTF8(o, "paymentMethod", cases[i].method);
+		assert_int_equal(payments_order_state(o, cases[i].provider, cases[i].amount),
+		                 cases[i].want);
+		bson_destroy(o);
+	}
+}
+
 int
 main(void)
 {
@@ -466,6 +529,8 @@ main(void)
 	    cmocka_unit_test(test_click_answer_and_link),
 	    cmocka_unit_test(test_amounts),
 	    cmocka_unit_test(test_texts),
+	    cmocka_unit_test(test_payme_fiscal_detail),
+	    cmocka_unit_test(test_order_state),
 	};
 
 	return cmocka_run_group_tests_name("payments", tests, NULL, NULL);

@@ -117,6 +117,24 @@ export function OrderActions({ order, live, onChanged }) {
   );
 }
 
+// Whether the money is in: cash and card are paid at the counter or to
+// the courier; Payme and Click show the provider's state, which the
+// branch channel's order-updated carries (paymentStatus) when a payment
+// lands.
+export function payState(order) {
+  if (order.paymentMethod !== "payme" && order.paymentMethod !== "click") return "cash";
+  return ["paid", "cancelled", "refunded"].includes(order.paymentStatus) ? order.paymentStatus : "pending";
+}
+
+function PayBadge({ order }) {
+  const s = payState(order);
+  return (
+    <span class={`tag pay pay-${s}`} data-payment={s}>
+      {t(`pay_${order.paymentMethod}`)} · {t(`pay_st_${s}`)}
+    </span>
+  );
+}
+
 function minutesAgo(iso) {
   const m = Math.floor((Date.now() - new Date(iso).getTime()) / 60000);
   return m < 1 ? t("justNow") : t("minAgo", { n: m });
@@ -150,6 +168,9 @@ function OrderCard({ order, live, fresh }) {
         ))}
       </ul>
       {order.orderType === "delivery" && order.address ? <p class="muted addr">{order.address}</p> : null}
+      <p class="paybadge">
+        <PayBadge order={order} />
+      </p>
       <footer>
         <span class="total">{money(order.total)}</span>
         <span class="muted">{order.customer && order.customer.firstName}</span>
@@ -247,7 +268,7 @@ export function OrderDetails({ id, live, me }) {
           </dd>
           <dt>{t("payment")}</dt>
           <dd>
-            {t(`pay_${o.paymentMethod}`)} {o.paymentStatus ? `(${o.paymentStatus})` : ""}
+            <PayBadge order={o} />
           </dd>
           <dt>{t("customer")}</dt>
           <dd>{(o.customer && o.customer.firstName) || "—"}</dd>

@@ -1,15 +1,27 @@
 // My orders, and one order tracked live.
 import { useCallback, useRef, useState, useEffect } from "preact/hooks";
-import { api, explain, isAbort } from "./api.js";
+import { api, explain, isAbort, ApiError } from "./api.js";
 import { t, loc, money } from "./i18n.js";
 import { useSig } from "./signal.js";
-import { me } from "./telegram.js";
+import { me, openExternal, useMainButton } from "./telegram.js";
 import { useLive } from "./live.js";
 import { dateTime, clock } from "./time.js";
 import { useApi, Loaded, Title } from "./ui.jsx";
 import { SignIn } from "./checkout.jsx";
 
 const FLOW = ["pending", "confirmed", "preparing", "ready", "delivering", "completed"];
+const ONLINE = { payme: "Payme", click: "Click" };
+
+/* An order the customer can still pay online (the pay endpoint decides; this only hides the button). */
+export const payable = (o) =>
+	!!o && !!ONLINE[o.paymentMethod] && o.status !== "cancelled" && o.paymentStatus !== "paid" && o.paymentStatus !== "refunded";
+
+/* The pay endpoint's refusals a customer can act on. */
+function payError(e) {
+	if (e instanceof ApiError && e.status === 409) return /paid already/i.test(e.message) ? t("err.paidAlready") : t("err.notPayable");
+	if (e instanceof ApiError && e.status === 503) return t("err.payUnavailable");
+	return explain(e);
+}
 
 function Connection({ state }) {
 	return (
@@ -24,7 +36,7 @@ export function Orders() {
 	const user = useSig(me);
 	const r = useApi(user ? "/orders?limit=50" : null);
 	// A status change anywhere refreshes the list (after a reconnect too).
-	const conn = useLive(user && `/sub/user/${user.id}`, r.reload, (ev) => ev.event === "status-updated" && r.reload());
+	const conn = useLive(user && `/sub/user/${user.id}`, r.reload, (ev) => (ev.event === "status-updated" || ev.event === "payment-updated") && r.reload());
 	if (user === null)
 		return (
 			<section>
@@ -45,6 +57,7 @@ export function Orders() {
 									<a class="order-link" href={`/shop/track/${o._id}`}>
 										<strong>{t("orderNo", { n: o.number })}</strong>
 										<span class={`status s-${o.status}`}>{t(`st.${o.status}`)}</span>
+										{payable(o) && <span class="status s-unpaid">{t("awaitingPayment")}</span>}
 										<span class="muted">{dateTime(o.createdAt)}</span>
 										<span>{money(o.total)}</span>
 									</a>
@@ -90,13 +103,40 @@ export function Track({ id }) {
 	}, [id, user]);
 	const onEvent = (ev) => {
 		const d = ev.data || {};
-		if (ev.event !== "status-updated" || d.orderId !== id) return;
-		// Show the new status at once; the re-read brings its time and history.
-		setOrder((o) => (o && d.status ? { ...o, status: d.status } : o));
+		if ((ev.event !== "status-updated" && ev.event !== "payment-updated") || d.orderId !== id) return;
+		// Show the news at once; the re-read brings its time and history.
+		setOrder((o) =>
+			o ? { ...o, ...(d.status ? { status: d.status } : {}), ...(d.paymentStatus ? { paymentStatus: d.paymentStatus } : {}) } : o,
+		);
 		load();
 	};
 	const conn = useLive(user && `/sub/user/${user.id}`, load, onEvent);
 	const branches = useApi(user ? "/branches" : null);
+
+	// Pay online: the server builds the provider's link for its own total.
+	const [paying, setPaying] = useState(false);
+	const [payMsg, setPayMsg] = useState(null);
+	const canPay = payable(order);
+	const provider = order && ONLINE[order.paymentMethod];
+	const pay = async () => {
+		if (paying || !canPay) return;
+		setPaying(true);
+		setPayMsg(null);
+		try {
+			const r = await api(`/orders/${id}/pay?provider=${order.paymentMethod}`);
+			openExternal(r.data.url);
+			setPayMsg({ ok: true, text: t("payOpened", { p: provider }) });
+		} catch (e) {
+			if (isAbort(e)) return;
+			setPayMsg({ ok: false, text: payError(e) });
+			if (e instanceof ApiError && e.status === 409) load();
+		} finally {
+			setPaying(false);
+		}
+	};
+	const payLabel = canPay ? t("payWith", { p: provider, sum: money(order.total) }) : "";
+	// In Telegram the pay action is the main button; elsewhere the page's own.
+	const inTelegram = useMainButton({ text: paying ? t("paying") : payLabel, onClick: pay, busy: paying, disabled: paying, visible: canPay });
 
 	if (user === null)
 		return (
@@ -147,6 +187,21 @@ export function Track({ id }) {
 			<p class="now" aria-live="polite" id="order-status" data-status={order.status}>
 				{t("statusNow", { status: t(`st.${order.status}`) })}
 			</p>
+			{ONLINE[order.paymentMethod] && (
+				<p id="payment-status" class={`pay-state p-${order.paymentStatus || "pending"}`} data-payment={order.paymentStatus || "pending"} aria-live="polite">
+					{t("payNow", { state: t(`pay.${order.paymentStatus || "pending"}`) })}
+				</p>
+			)}
+			{canPay && !inTelegram && (
+				<button type="button" class="btn primary wide pay" id="pay" data-provider={order.paymentMethod} onClick={pay} disabled={paying}>
+					{paying ? t("paying") : payLabel}
+				</button>
+			)}
+			{payMsg && (canPay || !payMsg.ok) && (
+				<p class={`pay-note ${payMsg.ok ? "muted small" : "error"}`} role={payMsg.ok ? "status" : "alert"}>
+					{payMsg.text}
+				</p>
+			)}
 			<ol class="steps">
 				{(order.status === "cancelled" ? history.map((h) => h.status) : steps).map((s) => (
 					<li key={s} class={at[s] ? (s === order.status ? "step-now" : "step-done") : "step-todo"} data-step={s}>

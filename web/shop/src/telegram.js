@@ -237,3 +237,13 @@ export function useBackButton(visible, onBack) {
 		else app.BackButton.hide();
 	}, [visible]);
 }
+
+/*
+ * Leaves for a page of another site (a payment provider's checkout): in
+ * the Mini App through Telegram, which opens it in the browser and keeps
+ * the app open to come back to; elsewhere in this tab.
+ */
+export function openExternal(url) {
+	if (app && app.openLink) app.openLink(url);
+	else window.location.assign(url);
+}
