@@ -76,7 +76,8 @@ if step build-asan make -s bins-asan; then
 		"$py" -m pytest tests/blackbox/test_menu.py tests/blackbox/test_auth.py \
 		tests/blackbox/test_orders.py tests/blackbox/test_admin.py \
 		tests/blackbox/test_uploads.py tests/blackbox/test_telegram_bot.py \
-		tests/blackbox/test_payments.py tests/blackbox/test_analytics.py -q -p no:cacheprovider 2>&1 | tee "$log/bbasan.out"
+		tests/blackbox/test_payments.py tests/blackbox/test_payme_fiscal.py \
+		tests/blackbox/test_bot_pay.py tests/blackbox/test_analytics.py -q -p no:cacheprovider 2>&1 | tee "$log/bbasan.out"
 	tally blackbox-asan "${PIPESTATUS[0]}" "$log/bbasan.out"
 	if compgen -G "$san/*" >/dev/null; then
 		cat "$san"/*
