@@ -483,6 +483,23 @@ valid_answer(struct req *r, const struct valid_error *e)
 	resp_error(r, e->status != 0 ? e->status : 400, "%s", e->message);
 }
 
+int
+valid_query(struct req *r, struct qs *q, const struct valid_field *fields, size_t n,
+            struct qs_value *vals)
+{
+	struct valid_error e;
+
+	if (qs_parse(r->query, q, e.message, sizeof(e.message)) != 0) {
+		resp_error(r, 400, "%s", e.message);
+		return -1;
+	}
+	if (qs_check(q, fields, n, vals, &e) != 0) {
+		valid_answer(r, &e);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---------------------------------------------------------------- BSON */
 
 static void valid_append(const struct valid_field *f, const char *key, json_object *v, bson_t *out);

@@ -187,7 +187,16 @@ int valid_enum_index(const char *s, const char *const *values);
 const char *valid_enum_list(const char *const *values, char *buf, size_t size);
 
 struct req;
+struct qs;
+struct qs_value;
 /* Answers e as {"success": false, "message"} with e->status. */
 void valid_answer(struct req *r, const struct valid_error *e);
+/*
+ * The request's query string against a table (NULL, 0: no parameter
+ * accepted): qs_parse then qs_check. The texts in vals point into q.
+ * Returns 0, or -1 after answering 400.
+ */
+int valid_query(struct req *r, struct qs *q, const struct valid_field *fields, size_t n,
+                struct qs_value *vals);
 
 #endif /* VALID_H */

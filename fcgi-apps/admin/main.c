@@ -208,27 +208,6 @@ admin_list(struct req *r, mongoc_client_t *client, const char *collection, const
 }
 
 /*
- * The query of a list endpoint against params (NULL: none accepted); the
- * texts in vals point into q. Returns 0, or -1 after answering 400.
- */
-static int
-admin_query(struct req *r, struct qs *q, const struct valid_field *params, size_t n,
-            struct qs_value *vals)
-{
-	struct valid_error e;
-
-	if (qs_parse(r->query, q, e.message, sizeof(e.message)) != 0) {
-		resp_error(r, 400, "%s", e.message);
-		return -1;
-	}
-	if (qs_check(q, params, n, vals, &e) != 0) {
-		valid_answer(r, &e);
-		return -1;
-	}
-	return 0;
-}
-
-/*
  * What every acknowledged catalogue write does before it answers: drop
  * the menu's caches, so the next public request anywhere reads the write.
  */
@@ -718,7 +697,7 @@ products_list(struct req *r)
 	bson_t filter = BSON_INITIALIZER;
 
 	if (authz(r, client, AUTHZ_STAFF, NULL, &who) != 0 ||
-	    admin_query(r, &q, params, Q__MAX, v) != 0)
+	    valid_query(r, &q, params, Q__MAX, v) != 0)
 		goto done;
 	if (v[Q_CATEGORY].present)
 		BSON_APPEND_OID(&filter, "categoryId", &v[Q_CATEGORY].oid);
@@ -745,7 +724,7 @@ categories_list(struct req *r)
 	bson_t filter = BSON_INITIALIZER;
 
 	if (authz(r, client, AUTHZ_OWNER, NULL, &who) == 0 &&
-	    admin_query(r, &q, NULL, 0, none) == 0)
+	    valid_query(r, &q, NULL, 0, none) == 0)
 		admin_list(r, client, "categories", &filter,
 		           "{\"sortOrder\": 1, \"name\": 1, \"_id\": 1}", 0, 0, &who, NULL);
 	bson_destroy(&filter);
@@ -763,7 +742,7 @@ branches_list(struct req *r)
 	bson_t filter = BSON_INITIALIZER;
 
 	if (authz(r, client, AUTHZ_STAFF, NULL, &who) == 0 &&
-	    admin_query(r, &q, NULL, 0, none) == 0)
+	    valid_query(r, &q, NULL, 0, none) == 0)
 		admin_list(r, client, "branches", &filter, "{\"name\": 1, \"_id\": 1}", 0, 0, &who,
 		           branch_visible);
 	bson_destroy(&filter);

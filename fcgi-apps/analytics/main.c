@@ -46,19 +46,11 @@ an_begin(struct req *r, mongoc_client_t *client, const struct valid_field *field
          size_t branch_field, struct qs *q, struct qs_value *vals, struct scope *scope)
 {
 	struct who who;
-	struct valid_error e;
 
 	memset(scope, 0, sizeof(*scope));
-	if (authz(r, client, AUTHZ_STAFF, NULL, &who) != 0)
+	if (authz(r, client, AUTHZ_STAFF, NULL, &who) != 0 ||
+	    valid_query(r, q, fields, n, vals) != 0)
 		return -1;
-	if (qs_parse(r->query, q, e.message, sizeof(e.message)) != 0) {
-		resp_error(r, 400, "%s", e.message);
-		return -1;
-	}
-	if (qs_check(q, fields, n, vals, &e) != 0) {
-		valid_answer(r, &e);
-		return -1;
-	}
 	if (vals[branch_field].present) {
 		if (!authz_branch(&who, &vals[branch_field].oid)) {
 			resp_error(r, 403, "Not allowed for this branch");
