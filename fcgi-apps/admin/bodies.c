@@ -65,10 +65,15 @@ static const struct valid_field product_fields[PF__MAX] = {
     [PF_SORT] = VALID_FIELD("sortOrder", VK_INT, 0, .max = SORT_ORDER_MAX, .dflt = "0"),
     [PF_IMAGE] =
         VALID_FIELD("image", VK_OBJECT, VALID_NULLABLE, .schema = &image_body, .dflt = "null"),
-    /* Fiscal receipts (issue 19): the MXIK (IKPU) code has 17 digits. */
+    /*
+     * Payme's fiscal receipt (lib/payments.c reads them): the MXIK (IKPU)
+     * class code has 17 digits; null clears a code (no itemised receipt).
+     * vatPercent is not nullable: absent and 0 both mean "not a VAT payer",
+     * while a stored null would read as invalid.
+     */
     [PF_MXIK] = VALID_FIELD("mxikCode", VK_DIGITS, VALID_NULLABLE, .min = 17, .max = 17),
     [PF_PACKAGE] = VALID_FIELD("packageCode", VK_DIGITS, VALID_NULLABLE, .min = 1, .max = 20),
-    [PF_VAT] = VALID_FIELD("vatPercent", VK_INT, VALID_NULLABLE, .max = 100),
+    [PF_VAT] = VALID_FIELD("vatPercent", VK_INT, 0, .max = 100),
 };
 const struct valid_schema product_body = VALID_SCHEMA(product_fields);
 

@@ -800,7 +800,8 @@ def test_branch_staff_chat_and_language(a):
 
 def test_product_fiscal_codes(a):
     """mxikCode (17 digits, Uzbekistan's IKPU), packageCode (1..20 digits)
-    and vatPercent (0..100): optional, null clears them."""
+    and vatPercent (0..100), as Payme's receipt detail reads them
+    (lib/payments.c): optional; null clears a code, 0 is no VAT."""
     p = a.product(mxikCode="10202001001000000", packageCode="1512345", vatPercent=12)
     assert (p["mxikCode"], p["packageCode"], p["vatPercent"]) == ("10202001001000000",
                                                                    "1512345", 12)
@@ -809,8 +810,8 @@ def test_product_fiscal_codes(a):
     url = f"/api/admin/products/{p['_id']}"
     d = a.ok("PATCH", url, {"vatPercent": 0, "packageCode": "1"})
     assert d["vatPercent"] == 0 and d["packageCode"] == "1"
-    d = a.ok("PATCH", url, {"mxikCode": None, "packageCode": None, "vatPercent": None})
-    assert d["mxikCode"] is None and d["packageCode"] is None and d["vatPercent"] is None
+    d = a.ok("PATCH", url, {"mxikCode": None, "packageCode": None})
+    assert d["mxikCode"] is None and d["packageCode"] is None and d["vatPercent"] == 0
     for body, status in [
         ({"mxikCode": "1020200100100000"}, 422), ({"mxikCode": "102020010010000000"}, 422),
         ({"mxikCode": "1020200100100000a"}, 422), ({"mxikCode": 10202001001000000}, 400),
@@ -818,7 +819,7 @@ def test_product_fiscal_codes(a):
         ({"packageCode": ""}, 422), ({"packageCode": "1" * 21}, 422),
         ({"packageCode": "12-3"}, 422), ({"packageCode": 123}, 400),
         ({"vatPercent": 101}, 422), ({"vatPercent": -1}, 422), ({"vatPercent": 12.5}, 400),
-        ({"vatPercent": "12"}, 400),
+        ({"vatPercent": "12"}, 400), ({"vatPercent": None}, 400),
     ]:
         assert_error(a.req("PATCH", url, body, "owner"), status, next(iter(body)))
     assert_error(a.req("POST", "/api/admin/products",
