@@ -361,6 +361,8 @@ const char *json_get_string(json_object *obj, const char *key);
  * [min, max]. Returns 0, or -1 when missing or not such an integer.
  */
 int json_get_int64(json_object *obj, const char *key, int64_t min, int64_t max, int64_t *out);
+/* The same for a value v itself. */
+int json_int64(json_object *v, int64_t min, int64_t max, int64_t *out);
 
 /*
  * 1 if any object key anywhere in v starts with '$' or contains '.', or

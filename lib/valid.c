@@ -190,10 +190,7 @@ valid_int(const struct valid_field *f, json_object *v, const char *path, struct 
 
 	if (!json_object_is_type(v, json_type_int))
 		return valid_fail(e, 400, path, "%s must be an integer", path);
-	i = json_object_get_int64(v);
-	/* json-c keeps integers above INT64_MAX as uint64 and reads them clamped. */
-	if ((i == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX) || i < f->min ||
-	    i > f->max)
+	if (json_int64(v, f->min, f->max, &i) != 0)
 		return valid_fail(e, 422, path, "%s must be %lld..%lld", path, (long long)f->min,
 		                  (long long)f->max);
 	return 0;
