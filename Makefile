@@ -48,7 +48,10 @@ $(LIB_A): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@$(AR) rcs $@ $^
 
-$(BUILD)/bin/%: $(BUILD)/fcgi-apps/%/main.o $(LIB_A)
+# A program is every .c file in fcgi-apps/<name>/ (main.c first).
+.SECONDEXPANSION:
+$(BUILD)/bin/%: $(BUILD)/fcgi-apps/%/main.o \
+    $$(addprefix $(BUILD)/,$$(addsuffix .o,$$(basename $$(wildcard fcgi-apps/$$*/*.c)))) $(LIB_A)
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
 	@$(CC) -o $@ $^ $(LDLIBS)

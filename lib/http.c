@@ -326,6 +326,26 @@ resp_error(struct req *r, int status, const char *fmt, ...)
 }
 
 json_object *
+resp_envelope(json_object *data)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "success", json_object_new_boolean(1));
+	json_object_object_add(o, "data", data);
+	return o;
+}
+
+void
+resp_data(struct req *r, int status, json_object *data)
+{
+	json_object *o = resp_envelope(data);
+
+	resp_header(r, "Cache-Control", "no-store");
+	resp_json(r, status, o);
+	json_object_put(o);
+}
+
+json_object *
 req_json(struct req *r, size_t max)
 {
 	const char *ct = req_header(r, "Content-Type");

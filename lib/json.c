@@ -263,9 +263,18 @@ int
 json_get_int64(json_object *obj, const char *key, int64_t min, int64_t max, int64_t *out)
 {
 	json_object *v;
+
+	if (!json_object_object_get_ex(obj, key, &v))
+		return -1;
+	return json_int64(v, min, max, out);
+}
+
+int
+json_int64(json_object *v, int64_t min, int64_t max, int64_t *out)
+{
 	int64_t i;
 
-	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_int))
+	if (!json_object_is_type(v, json_type_int))
 		return -1;
 	i = json_object_get_int64(v);
 	/*

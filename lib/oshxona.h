@@ -201,6 +201,15 @@ void resp_error(struct req *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /*
+ * The one success envelope: {"success": true, "data": data}, a new object
+ * (the caller's; json_object_put) that takes data over. Add siblings of
+ * "data" (total, limit...) to it before sending.
+ */
+json_object *resp_envelope(json_object *data);
+/* Sends resp_envelope(data) with status and Cache-Control: no-store; takes data. */
+void resp_data(struct req *r, int status, json_object *data);
+
+/*
  * Reads and parses a JSON object body of at most max bytes. Returns it
  * (the caller's, json_object_put), or NULL after answering 415 (not
  * application/json), 413, 400 (malformed, not an object, or a key that
@@ -283,7 +292,18 @@ int qs_url_decode(const char *s, size_t n, char *w);
 /* 1 when the n bytes are valid UTF-8 without control characters. */
 int qs_text_clean(const char *s, size_t n);
 
-enum qs_type { QS_INT, QS_OID, QS_TEXT };
+/*
+ * The kinds of a parameter. New tables are better written as valid.h
+ * tables (qs_check), which also have enums; these map onto those kinds.
+ */
+enum qs_type {
+	QS_INT,  /* decimal integer in min..max (VK_INT) */
+	QS_OID,  /* 24-hex id (VK_ID) */
+	QS_TEXT, /* min..max code points (VK_STRING) */
+	QS_BOOL, /* "true" or "false" (VK_BOOL) */
+	QS_DAY,  /* "YYYY-MM-DD", a real calendar day (VK_LOCALDAY) */
+	QS_HHMM, /* "HH:MM", 00:00..23:59 (VK_HHMM) */
+};
 
 /* One accepted parameter of an endpoint: its name, type and range. */
 struct qs_field {
@@ -295,9 +315,10 @@ struct qs_field {
 
 struct qs_value {
 	int present;
-	int64_t i;        /* QS_INT */
+	int64_t i;        /* QS_INT; QS_ENUM: the index in values; QS_HHMM: minutes */
+	int b;            /* QS_BOOL */
 	bson_oid_t oid;   /* QS_OID */
-	const char *text; /* QS_TEXT, points into the struct qs */
+	const char *text; /* QS_TEXT, QS_DAY, QS_HHMM, QS_ENUM: points into the struct qs */
 };
 
 /*
@@ -307,6 +328,16 @@ struct qs_value {
  */
 int qs_validate(const struct qs *q, const struct qs_field *fields, size_t nfields,
                 struct qs_value *vals, char *err, size_t errlen);
+
+struct valid_field;
+struct valid_error;
+/*
+ * qs_validate against a valid.h table - the same struct and kinds as a
+ * body's (VK_INT, VK_ID, VK_STRING, VK_BOOL, VK_LOCALDAY, VK_HHMM,
+ * VK_ENUM, VK_DIGITS); a refusal is e with status 400 naming the parameter.
+ */
+int qs_check(const struct qs *q, const struct valid_field *fields, size_t nfields,
+             struct qs_value *vals, struct valid_error *e);
 
 /* ---------------------------------------------------------------- json.c */
 
@@ -330,6 +361,8 @@ const char *json_get_string(json_object *obj, const char *key);
  * [min, max]. Returns 0, or -1 when missing or not such an integer.
  */
 int json_get_int64(json_object *obj, const char *key, int64_t min, int64_t max, int64_t *out);
+/* The same for a value v itself. */
+int json_int64(json_object *v, int64_t min, int64_t max, int64_t *out);
 
 /*
  * 1 if any object key anywhere in v starts with '$' or contains '.', or

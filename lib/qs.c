@@ -4,9 +4,11 @@
  * only ever sees typed, range-checked values.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "oshxona.h"
+#include "valid.h"
 
 static int
 qs_hex(char c)
@@ -125,6 +127,106 @@ bad_bytes:
 	return -1;
 }
 
+/*
+ * One value against its field (a valid.h kind): fills v, or -1 with the
+ * message in err. The rules are valid.c's; only the spelling is a URL's.
+ */
+static int
+qs_value_check(const struct valid_field *f, const char *value, struct qs_value *v, char *err,
+               size_t errlen)
+{
+	char list[160];
+
+	v->present = 1;
+	v->text = value;
+	switch (f->kind) {
+	case VK_INT:
+		if (parse_int64(value, f->min, f->max, &v->i) == 0)
+			return 0;
+		snprintf(err, errlen, "query parameter '%s' must be an integer from %lld to %lld",
+		         f->name, (long long)f->min, (long long)f->max);
+		return -1;
+	case VK_ID:
+		if (parse_oid(value, &v->oid) == 0)
+			return 0;
+		snprintf(err, errlen, "query parameter '%s' must be a 24-hex id", f->name);
+		return -1;
+	case VK_STRING:
+	case VK_TEXT: {
+		size_t cps = utf8_length(value);
+		if ((int64_t)cps >= f->min && (int64_t)cps <= f->max)
+			return 0;
+		snprintf(err, errlen, "query parameter '%s' must be %lld to %lld characters",
+		         f->name, (long long)f->min, (long long)f->max);
+		return -1;
+	}
+	case VK_BOOL:
+		v->b = strcmp(value, "true") == 0;
+		if (v->b || strcmp(value, "false") == 0)
+			return 0;
+		snprintf(err, errlen, "query parameter '%s' must be true or false", f->name);
+		return -1;
+	case VK_LOCALDAY:
+		if (valid_localday(value))
+			return 0;
+		snprintf(err, errlen, "query parameter '%s' must be a calendar day, YYYY-MM-DD",
+		         f->name);
+		return -1;
+	case VK_HHMM:
+		v->i = valid_hhmm(value, (f->flags & VALID_24H) != 0);
+		if (v->i >= 0)
+			return 0;
+		snprintf(err, errlen, "query parameter '%s' must be HH:MM, 00:00..23:59", f->name);
+		return -1;
+	case VK_ENUM:
+		v->i = valid_enum_index(value, f->values);
+		if (v->i >= 0)
+			return 0;
+		snprintf(err, errlen, "query parameter '%s' must be %s", f->name,
+		         valid_enum_list(f->values, list, sizeof(list)));
+		return -1;
+	case VK_DIGITS: {
+		size_t n = strlen(value);
+		if (strspn(value, "0123456789") == n && (int64_t)n >= f->min &&
+		    (int64_t)n <= f->max)
+			return 0;
+		snprintf(err, errlen, "query parameter '%s' must be %lld..%lld digits", f->name,
+		         (long long)f->min, (long long)f->max);
+		return -1;
+	}
+	default: /* objects, arrays, phones, locations: not query parameters */
+		abort();
+	}
+}
+
+/* The valid.h kind of an old-style parameter. */
+static enum valid_kind
+qs_kind(enum qs_type t)
+{
+	switch (t) {
+	case QS_INT:
+		return VK_INT;
+	case QS_OID:
+		return VK_ID;
+	case QS_TEXT:
+		return VK_STRING;
+	case QS_BOOL:
+		return VK_BOOL;
+	case QS_DAY:
+		return VK_LOCALDAY;
+	case QS_HHMM:
+		return VK_HHMM;
+	}
+	abort();
+}
+
+/* The field of the table named name (tables of either struct), or -1. */
+#define QS_FIND(fields, nfields, key, k)                                                           \
+	do {                                                                                       \
+		for ((k) = 0; (k) < (nfields) && strcmp((fields)[k].name, (key)) != 0; (k)++)      \
+			;                                                                          \
+	} while (0)
+
 int
 qs_validate(const struct qs *q, const struct qs_field *fields, size_t nfields,
             struct qs_value *vals, char *err, size_t errlen)
@@ -132,49 +234,43 @@ qs_validate(const struct qs *q, const struct qs_field *fields, size_t nfields,
 	memset(vals, 0, nfields * sizeof(*vals));
 	for (size_t i = 0; i < q->n; i++) {
 		const struct qs_pair *pr = &q->pairs[i];
-		const struct qs_field *f = NULL;
-		struct qs_value *v;
+		struct valid_field f = {0};
 		size_t k;
 
-		for (k = 0; k < nfields; k++)
-			if (strcmp(fields[k].name, pr->name) == 0) {
-				f = &fields[k];
-				break;
-			}
-		if (f == NULL) {
+		QS_FIND(fields, nfields, pr->name, k);
+		if (k == nfields) {
 			snprintf(err, errlen, "unknown query parameter '%.64s'", pr->name);
 			return -1;
 		}
-		v = &vals[k];
-		v->present = 1;
-		switch (f->type) {
-		case QS_INT:
-			if (parse_int64(pr->value, f->min, f->max, &v->i) != 0) {
-				snprintf(
-				    err, errlen,
-				    "query parameter '%s' must be an integer from %lld to %lld",
-				    f->name, (long long)f->min, (long long)f->max);
-				return -1;
-			}
-			break;
-		case QS_OID:
-			if (parse_oid(pr->value, &v->oid) != 0) {
-				snprintf(err, errlen, "query parameter '%s' must be a 24-hex id",
-				         f->name);
-				return -1;
-			}
-			break;
-		case QS_TEXT: {
-			size_t cps = utf8_length(pr->value);
-			if ((int64_t)cps < f->min || (int64_t)cps > f->max) {
-				snprintf(err, errlen,
-				         "query parameter '%s' must be %lld to %lld characters",
-				         f->name, (long long)f->min, (long long)f->max);
-				return -1;
-			}
-			v->text = pr->value;
-			break;
-		}
+		f.name = fields[k].name;
+		f.kind = qs_kind(fields[k].type);
+		f.min = fields[k].min;
+		f.max = fields[k].max;
+		if (qs_value_check(&f, pr->value, &vals[k], err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+qs_check(const struct qs *q, const struct valid_field *fields, size_t nfields,
+         struct qs_value *vals, struct valid_error *e)
+{
+	memset(vals, 0, nfields * sizeof(*vals));
+	memset(e, 0, sizeof(*e));
+	for (size_t i = 0; i < q->n; i++) {
+		const struct qs_pair *pr = &q->pairs[i];
+		size_t k;
+
+		QS_FIND(fields, nfields, pr->name, k);
+		if (k == nfields)
+			return valid_fail(e, 400, pr->name, "unknown query parameter '%.64s'",
+			                  pr->name);
+		if (qs_value_check(&fields[k], pr->value, &vals[k], e->message,
+		                   sizeof(e->message)) != 0) {
+			e->status = 400;
+			snprintf(e->field, sizeof(e->field), "%s", fields[k].name);
+			return -1;
 		}
 	}
 	return 0;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "oshxona.h"
+#include "valid.h"
 
 #define TASHKENT_OFFSET_S (5 * 3600)
 
@@ -26,19 +27,6 @@ tashkent_time(int64_t utc_ms, struct tashkent_time *t)
 	t->minute = tm.tm_min;
 	/* Monday first, as the branches' workingHours keys go. */
 	t->wday = (tm.tm_wday + 6) % 7;
-}
-
-/* "HH:MM" into minutes since midnight; -1 if malformed. */
-static int
-tashkent_minutes(const char *hhmm)
-{
-	int h, m;
-	char extra;
-
-	if (hhmm == NULL || strlen(hhmm) != 5 || sscanf(hhmm, "%2d:%2d%c", &h, &m, &extra) != 2 ||
-	    h < 0 || h > 24 || m < 0 || m > 59 || (h == 24 && m != 0))
-		return -1;
-	return h * 60 + m;
 }
 
 int
@@ -63,9 +51,9 @@ tashkent_is_open(const bson_t *hours, int64_t utc_ms)
 			if (!BSON_ITER_HOLDS_UTF8(&field))
 				continue;
 			if (strcmp(bson_iter_key(&field), "open") == 0)
-				open = tashkent_minutes(bson_iter_utf8(&field, NULL));
+				open = valid_hhmm(bson_iter_utf8(&field, NULL), 1);
 			else if (strcmp(bson_iter_key(&field), "close") == 0)
-				close = tashkent_minutes(bson_iter_utf8(&field, NULL));
+				close = valid_hhmm(bson_iter_utf8(&field, NULL), 1);
 		}
 		if (open < 0 || close < 0)
 			continue;

@@ -20,6 +20,7 @@
 
 #include "analytics.h"
 #include "oshxona.h"
+#include "valid.h"
 
 #define PERIOD_DAYS_MAX 366
 #define DAY_QUERIES_MAX 7 /* days of a month read one by one, not by month */
@@ -41,20 +42,15 @@ struct scope {
  * after answering 400, 401, 403 or 503.
  */
 static int
-an_begin(struct req *r, mongoc_client_t *client, const struct qs_field *fields, size_t n,
+an_begin(struct req *r, mongoc_client_t *client, const struct valid_field *fields, size_t n,
          size_t branch_field, struct qs *q, struct qs_value *vals, struct scope *scope)
 {
 	struct who who;
-	char err[160];
 
 	memset(scope, 0, sizeof(*scope));
-	if (authz(r, client, AUTHZ_STAFF, NULL, &who) != 0)
+	if (authz(r, client, AUTHZ_STAFF, NULL, &who) != 0 ||
+	    valid_query(r, q, fields, n, vals) != 0)
 		return -1;
-	if (qs_parse(r->query, q, err, sizeof(err)) != 0 ||
-	    qs_validate(q, fields, n, vals, err, sizeof(err)) != 0) {
-		resp_error(r, 400, "%s", err);
-		return -1;
-	}
 	if (vals[branch_field].present) {
 		if (!authz_branch(&who, &vals[branch_field].oid)) {
 			resp_error(r, 403, "Not allowed for this branch");
@@ -71,18 +67,6 @@ an_begin(struct req *r, mongoc_client_t *client, const struct qs_field *fields, 
 			bson_oid_copy(&who.branches[i], &scope->branches[i]);
 		scope->n = who.nbranches;
 	}
-	return 0;
-}
-
-/* A day parameter, or 400. */
-static int
-an_day(struct req *r, const struct qs_value *v, const char *name, char *out)
-{
-	if (!analytics_day_valid(v->text)) {
-		resp_error(r, 400, "%s must be a calendar day, YYYY-MM-DD", name);
-		return -1;
-	}
-	memcpy(out, v->text, ANALYTICS_DAY_LEN + 1);
 	return 0;
 }
 
@@ -225,11 +209,9 @@ static void
 an_respond(struct req *r, json_object *data, const struct scope *s, const char *from,
            const char *to)
 {
-	json_object *o = json_object_new_object();
+	json_object *o = resp_envelope(data);
 	char hex[25];
 
-	json_object_object_add(o, "success", json_object_new_boolean(1));
-	json_object_object_add(o, "data", data);
 	if (s->single) {
 		bson_oid_to_string(&s->branches[0], hex);
 		json_object_object_add(o, "branchId", json_object_new_string(hex));
@@ -278,9 +260,9 @@ static void
 an_daily(struct req *r)
 {
 	enum { F_DATE, F_BRANCH, F__MAX };
-	static const struct qs_field fields[F__MAX] = {
-	    [F_DATE] = {"date", QS_TEXT, 1, 10},
-	    [F_BRANCH] = {"branchId", QS_OID, 0, 0},
+	static const struct valid_field fields[F__MAX] = {
+	    [F_DATE] = VALID_FIELD("date", VK_LOCALDAY, 0),
+	    [F_BRANCH] = VALID_FIELD("branchId", VK_ID, 0),
 	};
 	mongoc_client_t *client = db_pop();
 	struct qs_value v[F__MAX];
@@ -298,8 +280,7 @@ an_daily(struct req *r)
 	if (an_begin(r, client, fields, F__MAX, F_BRANCH, &q, v, &s) != 0)
 		goto done;
 	if (v[F_DATE].present) {
-		if (an_day(r, &v[F_DATE], "date", day) != 0)
-			goto done;
+		memcpy(day, v[F_DATE].text, ANALYTICS_DAY_LEN + 1);
 	} else {
 		an_today(day);
 	}
@@ -361,10 +342,10 @@ static void
 an_top_products(struct req *r)
 {
 	enum { F_DAYS, F_LIMIT, F_BRANCH, F__MAX };
-	static const struct qs_field fields[F__MAX] = {
-	    [F_DAYS] = {"days", QS_INT, 1, PERIOD_DAYS_MAX},
-	    [F_LIMIT] = {"limit", QS_INT, 1, 100},
-	    [F_BRANCH] = {"branchId", QS_OID, 0, 0},
+	static const struct valid_field fields[F__MAX] = {
+	    [F_DAYS] = VALID_FIELD("days", VK_INT, 0, .min = 1, .max = PERIOD_DAYS_MAX),
+	    [F_LIMIT] = VALID_FIELD("limit", VK_INT, 0, .min = 1, .max = 100),
+	    [F_BRANCH] = VALID_FIELD("branchId", VK_ID, 0),
 	};
 	mongoc_client_t *client = db_pop();
 	struct qs_value v[F__MAX];
@@ -416,9 +397,9 @@ static void
 an_peak_hours(struct req *r)
 {
 	enum { F_DAYS, F_BRANCH, F__MAX };
-	static const struct qs_field fields[F__MAX] = {
-	    [F_DAYS] = {"days", QS_INT, 1, PERIOD_DAYS_MAX},
-	    [F_BRANCH] = {"branchId", QS_OID, 0, 0},
+	static const struct valid_field fields[F__MAX] = {
+	    [F_DAYS] = VALID_FIELD("days", VK_INT, 0, .min = 1, .max = PERIOD_DAYS_MAX),
+	    [F_BRANCH] = VALID_FIELD("branchId", VK_ID, 0),
 	};
 	mongoc_client_t *client = db_pop();
 	struct qs_value v[F__MAX];
@@ -613,16 +594,19 @@ an_accepts_csv(const struct req *r)
 	return strncmp(p, ";q=0", 4) != 0 || strncmp(p, ";q=0.", 5) == 0;
 }
 
+enum an_format { AN_JSON, AN_CSV };
+static const char *const an_formats[] = {"json", "csv", NULL};
+
 /* GET /api/admin/analytics/summary?from&to&branchId&format */
 static void
 an_summary(struct req *r)
 {
 	enum { F_FROM, F_TO, F_BRANCH, F_FORMAT, F__MAX };
-	static const struct qs_field fields[F__MAX] = {
-	    [F_FROM] = {"from", QS_TEXT, 1, 10},
-	    [F_TO] = {"to", QS_TEXT, 1, 10},
-	    [F_BRANCH] = {"branchId", QS_OID, 0, 0},
-	    [F_FORMAT] = {"format", QS_TEXT, 1, 4},
+	static const struct valid_field fields[F__MAX] = {
+	    [F_FROM] = VALID_FIELD("from", VK_LOCALDAY, 0),
+	    [F_TO] = VALID_FIELD("to", VK_LOCALDAY, 0),
+	    [F_BRANCH] = VALID_FIELD("branchId", VK_ID, 0),
+	    [F_FORMAT] = VALID_FIELD("format", VK_ENUM, 0, .values = an_formats),
 	};
 	mongoc_client_t *client = db_pop();
 	struct qs_value v[F__MAX];
@@ -638,21 +622,14 @@ an_summary(struct req *r)
 	analytics_rollup_init(&s.total);
 	if (an_begin(r, client, fields, F__MAX, F_BRANCH, &q, v, &sc) != 0)
 		goto done;
-	if (v[F_FORMAT].present && strcmp(v[F_FORMAT].text, "csv") != 0 &&
-	    strcmp(v[F_FORMAT].text, "json") != 0) {
-		resp_error(r, 400, "format must be json or csv");
-		goto done;
-	}
-	s.csv = v[F_FORMAT].present ? strcmp(v[F_FORMAT].text, "csv") == 0 : an_accepts_csv(r);
+	s.csv = v[F_FORMAT].present ? v[F_FORMAT].i == AN_CSV : an_accepts_csv(r);
 	if (v[F_TO].present) {
-		if (an_day(r, &v[F_TO], "to", to) != 0)
-			goto done;
+		memcpy(to, v[F_TO].text, ANALYTICS_DAY_LEN + 1);
 	} else {
 		an_today(to);
 	}
 	if (v[F_FROM].present) {
-		if (an_day(r, &v[F_FROM], "from", from) != 0)
-			goto done;
+		memcpy(from, v[F_FROM].text, ANALYTICS_DAY_LEN + 1);
 	} else {
 		analytics_day_add(to, -29, from);
 	}

@@ -135,16 +135,6 @@ menu_answer(struct req *r, json_object *out)
 	resp_body_cached(r, s, len);
 }
 
-static json_object *
-menu_envelope(json_object *data)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "success", json_object_new_boolean(1));
-	json_object_object_add(o, "data", data);
-	return o;
-}
-
 /* Answers a list from one collection: the shape of branches and categories. */
 static void
 menu_list(struct req *r, const char *collection, const char *fields, const char *sort)
@@ -161,7 +151,7 @@ menu_list(struct req *r, const char *collection, const char *fields, const char 
 	filter = BCON_NEW("isActive", BCON_BOOL(true));
 	opts = menu_find_opts(fields, sort, 0, 0);
 	data = json_object_new_array();
-	out = menu_envelope(data);
+	out = resp_envelope(data);
 	if (menu_find(r, client, collection, filter, opts, data) == 0)
 		menu_answer(r, out);
 	json_object_put(out);
@@ -227,7 +217,7 @@ category_products(struct req *r)
 	filter = BCON_NEW("_id", BCON_OID(&oid), "isActive", BCON_BOOL(true));
 	opts = menu_find_opts("{\"_id\": 1}", NULL, 0, 1);
 	data = json_object_new_array();
-	out = menu_envelope(data);
+	out = resp_envelope(data);
 	if (menu_find(r, client, "categories", filter, opts, data) != 0)
 		goto done;
 	if (json_object_array_length(data) == 0) {
@@ -271,7 +261,7 @@ product_get(struct req *r)
 		if (json_object_array_length(data) == 0) {
 			resp_error(r, 404, "Product not found");
 		} else {
-			out = menu_envelope(json_object_get(json_object_array_get_idx(data, 0)));
+			out = resp_envelope(json_object_get(json_object_array_get_idx(data, 0)));
 			menu_answer(r, out);
 			json_object_put(out);
 		}
@@ -329,7 +319,7 @@ products_search(struct req *r)
 		goto done;
 	}
 	data = json_object_new_array();
-	out = menu_envelope(data);
+	out = resp_envelope(data);
 	json_object_object_add(out, "total", json_object_new_int64(total));
 	json_object_object_add(out, "limit", json_object_new_int64(limit));
 	json_object_object_add(out, "offset", json_object_new_int64(offset));

@@ -110,18 +110,14 @@ static void
 upload_created(struct req *r, const char *url, const char *public_id, int width, int height,
                const char *format)
 {
-	json_object *o = json_object_new_object(), *d = json_object_new_object();
+	json_object *d = json_object_new_object();
 
 	json_object_object_add(d, "url", json_object_new_string(url));
 	json_object_object_add(d, "publicId", json_object_new_string(public_id));
 	json_object_object_add(d, "width", json_object_new_int(width));
 	json_object_object_add(d, "height", json_object_new_int(height));
 	json_object_object_add(d, "format", json_object_new_string(format));
-	json_object_object_add(o, "success", json_object_new_boolean(1));
-	json_object_object_add(o, "data", d);
-	resp_header(r, "Cache-Control", "no-store");
-	resp_json(r, 201, o);
-	json_object_put(o);
+	resp_data(r, 201, d);
 }
 
 /*

@@ -755,3 +755,92 @@ def test_branch_bad_input(a):
     # The branch is as it was.
     got = a.ok("GET", url)
     assert got["phone"] == next(b["phone"] for b in DEMO["branches"] if b["key"] == "yunusobod")
+
+
+# ------------------------------------ fields other programs rely on (14, 19)
+
+
+def _db_branch(a, name):
+    """The stored branch, as the bot reads it (types included)."""
+    return conftest.Mongo(a.stack.db_port).find("branches", {"name": name})[0]
+
+
+def test_branch_staff_chat_and_language(a):
+    """staffChatId (the staff group the bot posts orders to: an integer,
+    negative for groups, null unlinks) and staffLanguage (uz | ru, uz by
+    default), stored under the names and types lib/botstaff.c reads; never
+    shown on the public branch list."""
+    name = f"Oshxona Chat {secrets.token_hex(3)}"
+    b = a.ok("POST", "/api/admin/branches", dict(NEW_BRANCH, name=name), status=201)
+    bid, url = b["_id"], f"/api/admin/branches/{b['_id']}"
+    assert b["staffLanguage"] == "uz" and "staffChatId" not in b
+    d = a.ok("PATCH", url, {"staffChatId": -1001234567890, "staffLanguage": "ru"})
+    assert d["staffChatId"] == -1001234567890 and d["staffLanguage"] == "ru"
+    stored = _db_branch(a, name)
+    assert stored["staffChatId"] == -1001234567890 and isinstance(stored["staffChatId"], int)
+    assert stored["staffLanguage"] == "ru"
+    for x in a.get("/api/branches").json["data"]:
+        assert "staffChatId" not in x and "staffLanguage" not in x
+    assert a.ok("PATCH", url, {"staffChatId": 10**15})["staffChatId"] == 10**15
+    assert a.ok("PATCH", url, {"staffChatId": None})["staffChatId"] is None
+    for body, status in [
+        ({"staffChatId": "-1001234567890"}, 400), ({"staffChatId": -100.5}, 400),
+        ({"staffChatId": True}, 400), ({"staffChatId": 10**15 + 1}, 422),
+        ({"staffChatId": -(10**15) - 1}, 422), ({"staffChatId": 0}, 422),
+        ({"staffChatId": 2**63}, 422),
+        ({"staffLanguage": "en"}, 400), ({"staffLanguage": "RU"}, 400),
+        ({"staffLanguage": 1}, 400), ({"staffLanguage": None}, 400),
+    ]:
+        assert_error(a.req("PATCH", url, body, "owner"), status, next(iter(body)))
+    got = a.ok("GET", url)
+    assert got["staffChatId"] is None and got["staffLanguage"] == "ru"
+    a.ok("DELETE", url)
+    assert bid
+
+
+def test_product_fiscal_codes(a):
+    """mxikCode (17 digits, Uzbekistan's IKPU), packageCode (1..20 digits)
+    and vatPercent (0..100), as Payme's receipt detail reads them
+    (lib/payments.c): optional; null clears a code, 0 is no VAT."""
+    p = a.product(mxikCode="10202001001000000", packageCode="1512345", vatPercent=12)
+    assert (p["mxikCode"], p["packageCode"], p["vatPercent"]) == ("10202001001000000",
+                                                                   "1512345", 12)
+    plain = a.product()
+    assert "mxikCode" not in plain and "vatPercent" not in plain
+    url = f"/api/admin/products/{p['_id']}"
+    d = a.ok("PATCH", url, {"vatPercent": 0, "packageCode": "1"})
+    assert d["vatPercent"] == 0 and d["packageCode"] == "1"
+    d = a.ok("PATCH", url, {"mxikCode": None, "packageCode": None})
+    assert d["mxikCode"] is None and d["packageCode"] is None and d["vatPercent"] == 0
+    for body, status in [
+        ({"mxikCode": "1020200100100000"}, 422), ({"mxikCode": "102020010010000000"}, 422),
+        ({"mxikCode": "1020200100100000a"}, 422), ({"mxikCode": 10202001001000000}, 400),
+        ({"mxikCode": " 10202001001000000"}, 422),
+        ({"packageCode": ""}, 422), ({"packageCode": "1" * 21}, 422),
+        ({"packageCode": "12-3"}, 422), ({"packageCode": 123}, 400),
+        ({"vatPercent": 101}, 422), ({"vatPercent": -1}, 422), ({"vatPercent": 12.5}, 400),
+        ({"vatPercent": "12"}, 400), ({"vatPercent": None}, 400),
+    ]:
+        assert_error(a.req("PATCH", url, body, "owner"), status, next(iter(body)))
+    assert_error(a.req("POST", "/api/admin/products",
+                       {"name": "Kodli taom", "price": 1, "categoryId": a.cat["osh"],
+                        "mxikCode": "123"}, "owner"), 422, "mxikCode")
+
+
+def test_stricter_refusals(a):
+    """What the one body checker (lib/valid.c) refuses that the old admin
+    checker let through: an Uzbek number with too many or too few digits
+    after 998, a '+' inside a number, and paths inside nested objects."""
+    url = f"/api/admin/branches/{a.branch['yunusobod']}"
+    for phone in ("+998 90 123 45 678", "+998 90 123 45 6", "99+8901234567"):
+        assert_error(a.req("PATCH", url, {"phone": phone}, "owner"), 422, "phone")
+    assert a.ok("PATCH", url, {"phone": "+7 495 123 45 67"})["phone"] == "+7 495 123 45 67"
+    a.ok("PATCH", url, {"phone": next(b["phone"] for b in DEMO["branches"]
+                                      if b["key"] == "yunusobod")})
+    hours = dict(ALL_DAY, wed={"open": "10:00", "close": "25:00"})
+    assert_error(a.req("PATCH", url, {"workingHours": hours}, "owner"), 422,
+                 "workingHours.wed.close")
+    p = a.product()
+    assert_error(a.req("PATCH", f"/api/admin/products/{p['_id']}",
+                       {"image": {"url": "https://a/b.jpg", "publicId": 5}}, "owner"), 400,
+                 "image.publicId")

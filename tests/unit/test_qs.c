@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "oshxona.h"
+#include "valid.h"
 
 static struct qs q;
 static char err[256];
@@ -439,6 +440,75 @@ test_validate_long_unknown_name_is_cut(void **state)
 	assert_true(strlen(err) < 128);
 }
 
+/* The kinds shared with valid.c, through the old table... */
+static void
+test_validate_bool_day_hhmm(void **state)
+{
+	static const struct qs_field kinds[] = {
+	    {"active", QS_BOOL, 0, 0},
+	    {"date", QS_DAY, 0, 0},
+	    {"at", QS_HHMM, 0, 0},
+	};
+	struct qs_value k[3];
+
+	(void)state;
+	parse_ok("active=false&date=2024-02-29&at=09:30");
+	assert_int_equal(qs_validate(&q, kinds, 3, k, err, sizeof(err)), 0);
+	assert_true(k[0].present && k[0].b == 0);
+	assert_string_equal(k[1].text, "2024-02-29");
+	assert_true(k[2].i == 570);
+	parse_ok("active=true");
+	assert_int_equal(qs_validate(&q, kinds, 3, k, err, sizeof(err)), 0);
+	assert_int_equal(k[0].b, 1);
+	static const char *const wrong[] = {
+	    "active=1",   "active=TRUE", "active=", "date=2023-02-29", "date=2024-2-01",
+	    "date=today", "at=24:00",    "at=9:30", "at=12:60"};
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		parse_ok(wrong[i]);
+		if (qs_validate(&q, kinds, 3, k, err, sizeof(err)) != -1)
+			fail_msg("accepted %s", wrong[i]);
+		assert_non_null(strstr(err, "query parameter '"));
+	}
+}
+
+/* ...and through a valid.h table, which also has enums. */
+static void
+test_check_valid_table(void **state)
+{
+	static const char *const formats[] = {"json", "csv", NULL};
+	enum { P_FORMAT, P_FROM, P_BRANCH, P_LIMIT, P__MAX };
+	static const struct valid_field params[P__MAX] = {
+	    [P_FORMAT] = VALID_FIELD("format", VK_ENUM, 0, .values = formats),
+	    [P_FROM] = VALID_FIELD("from", VK_LOCALDAY, 0),
+	    [P_BRANCH] = VALID_FIELD("branchId", VK_ID, 0),
+	    [P_LIMIT] = VALID_FIELD("limit", VK_INT, 0, .min = 1, .max = 100),
+	};
+	struct qs_value k[P__MAX];
+	struct valid_error e;
+
+	(void)state;
+	parse_ok("format=csv&from=2026-12-01&limit=7");
+	assert_int_equal(qs_check(&q, params, P__MAX, k, &e), 0);
+	assert_true(k[P_FORMAT].present && k[P_FORMAT].i == 1);
+	assert_string_equal(k[P_FROM].text, "2026-12-01");
+	assert_true(k[P_LIMIT].i == 7 && !k[P_BRANCH].present);
+	parse_ok("format=xml");
+	assert_int_equal(qs_check(&q, params, P__MAX, k, &e), -1);
+	assert_int_equal(e.status, 400);
+	assert_string_equal(e.field, "format");
+	assert_string_equal(e.message, "query parameter 'format' must be json or csv");
+	parse_ok("from=2026-13-01");
+	assert_int_equal(qs_check(&q, params, P__MAX, k, &e), -1);
+	assert_string_equal(e.field, "from");
+	parse_ok("colour=red");
+	assert_int_equal(qs_check(&q, params, P__MAX, k, &e), -1);
+	assert_non_null(strstr(e.message, "unknown query parameter 'colour'"));
+	parse_ok("limit=0");
+	assert_int_equal(qs_check(&q, params, P__MAX, k, &e), -1);
+	parse_ok("");
+	assert_int_equal(qs_check(&q, NULL, 0, k, &e), 0);
+}
+
 int
 main(void)
 {
@@ -462,6 +532,8 @@ main(void)
 	    cmocka_unit_test(test_validate_text),
 	    cmocka_unit_test(test_validate_first_error_wins),
 	    cmocka_unit_test(test_validate_long_unknown_name_is_cut),
+	    cmocka_unit_test(test_validate_bool_day_hhmm),
+	    cmocka_unit_test(test_check_valid_table),
 	};
 
 	return cmocka_run_group_tests_name("qs", tests, NULL, NULL);
