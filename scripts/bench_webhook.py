@@ -7,8 +7,9 @@ handles them against a local fake Bot API. The worker is the stack's own
 (`stack.sh bot-stop`, then `bot-start` pointed at the fake): the same
 binary, environment and scheduling class as `make run` and production.
 
-Prints: the webhook's p50/p99/max and non-200 count; the same figures for
-a control stream of wrong-secret requests (403, no storage, no database)
+Prints: the webhook's p50/p99/max and non-200 count (from the client, and
+nginx's request_time from its access log); the same figures for a control
+stream of wrong-secret requests (403, no storage, no database)
 sent at RATE/5 at the same time, which shows how much of the tail is CPU
 scheduling on a shared machine; the load average before and after; the
 CPU seconds each of the stack's processes used during the load (where
@@ -129,6 +130,26 @@ def stack_sh(stack_dir, db_port, *args, **env):
                    env=dict(os.environ, STACK_DIR=stack_dir, DB_PORT=str(db_port), **env))
 
 
+def nginx_times(stack_dir, since):
+    """request_time (ms) of each POST /telegram/webhook in nginx's access
+    log from byte offset since on, by status: the time on the server's
+    side, without the load generator's own scheduling."""
+    out = {}
+    try:
+        with open(f"{stack_dir}/logs/access.log", "rb") as f:
+            f.seek(since)
+            for line in f:
+                try:
+                    e = json.loads(line)
+                except ValueError:
+                    continue
+                if e.get("uri") == "/telegram/webhook":
+                    out.setdefault(e["status"], []).append(float(e["request_time"]) * 1000)
+    except OSError:
+        pass
+    return out
+
+
 def stats(ms):
     ms = sorted(ms)
     if not ms:
@@ -179,6 +200,10 @@ def main():
 
         load0 = loadavg()
         cpu0 = cpu_ticks(stack_dir)
+        try:
+            log0 = os.path.getsize(f"{stack_dir}/logs/access.log")
+        except OSError:
+            log0 = 0
         t0 = time.monotonic() + 0.1
         with ThreadPoolExecutor(max_workers=64) as pool:
             for i in range(n):
@@ -199,6 +224,8 @@ def main():
               f"{stats(x * 1000 for x in lat if x is not None)}  non-200 {non200}")
         print(f"{'  control: wrong secret (403)':34s} {len(control):8d} requests "
               f"{stats(control)}  non-403 {sum(1 for c in control_codes if c != 403)}")
+        for status, ms in sorted(nginx_times(stack_dir, log0).items()):
+            print(f"  nginx request_time, {status}: {len(ms)} requests  {stats(ms)}")
         print(f"  load average {load0} before, {load1} after; {os.cpu_count()} cores")
         used = {k: (cpu1[k] - cpu0.get(k, 0)) / os.sysconf("SC_CLK_TCK") for k in cpu1}
         print("  CPU seconds during the load: " + ", ".join(
