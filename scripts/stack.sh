@@ -521,6 +521,7 @@ bot_start() {
 }
 bot_stop() {
 	stop_pids "$RUN/oshxona-bot.pid"
+	rm -f "${BOT_WAKE_SOCKET:-$RUN/bot-wake.sock}"
 }
 
 start() {

@@ -700,6 +700,43 @@ def test_staff_linked_with_the_tool_confirms_and_unlinked_is_refused(bot):
         bot.staff_tool("telegram", "yunusobod", "--unlink", check=False)
 
 
+def test_stack_sh_runs_the_worker_of_make_run(bot):
+    """scripts/stack.sh starts the worker with the stack's environment
+    (`make run` and every test stack have bot handling) and stops it;
+    without a BOT_TOKEN it starts none."""
+    pid_file = bot.dir / "run" / "oshxona-bot.pid"
+    bot.stop_worker()
+    env = dict(bot.stack.env)
+    try:
+        bot.stack.env.update(BOT_WORKER="1", BOT_TOKEN="")
+        out = bot.stack.stack_sh("bot-start").stdout
+        assert "not started: no BOT_TOKEN" in out and not pid_file.exists()
+        bot.stack.env.update(BOT_TOKEN=env["BOT_TOKEN"])
+        bot.stack.stack_sh("bot-start")
+        pid = int(pid_file.read_text())
+        wait_until(lambda: os.path.exists(bot.wake), 10, what="the stack's worker")
+        chat = Chat(bot, fresh_telegram_id())
+        chat.text("/start")
+        assert chat.texts() == ["Tilni tanlang 👇\nВыберите язык 👇"]
+        # A worker started by hand next to it steps aside (one per host).
+        second = subprocess.run([os.path.join(BIN, "oshxona-bot"), "run"],
+                                env=bot.worker_env(OSHXONA_LOCK_DIR=str(bot.dir / "run")),
+                                timeout=20)
+        assert second.returncode == 0
+        bot.stack.stack_sh("bot-stop")
+        assert not pid_file.exists()
+        wait_until(lambda: not os.path.exists(f"/proc/{pid}") or
+                   open(f"/proc/{pid}/stat").read().split(") ")[1][0] == "Z", 10,
+                   what="the stack's worker gone")
+    finally:
+        bot.stack.env.clear()
+        bot.stack.env.update(env)
+        bot.stack.stack_sh("bot-stop")
+        if os.path.exists(bot.wake):
+            os.unlink(bot.wake)
+        bot.start_worker()
+
+
 def test_update_taken_during_a_database_outage_is_handled_after_it(bot):
     """The webhook's 200 needs only the host's spool: an update that came
     while the database was down is handled once it is back. Only when

@@ -326,8 +326,10 @@ bot_run(mongoc_client_t *client)
 			}
 		}
 	}
-	if (wake >= 0)
+	if (wake >= 0) {
 		close(wake);
+		unlink(getenv("BOT_WAKE_SOCKET")); /* a stopped stack leaves no socket */
+	}
 	log_info("bot worker stopping");
 	return 0;
 }
