@@ -11,7 +11,9 @@ Prints: the webhook's p50/p99/max and non-200 count (from the client, and
 nginx's request_time from its access log); the same figures for a control
 stream of wrong-secret requests (403, no storage, no database)
 sent at RATE/5 at the same time, which shows how much of the tail is CPU
-scheduling on a shared machine; the load average before and after; the
+scheduling on a shared machine (the 403 is answered by the same telegram
+children, so a child stuck on storage delays these too: compare the
+medians, and nginx's request_time per status); the load average before and after; the
 CPU seconds each of the stack's processes used during the load (where
 the time goes); and the worker's drain rate (updates handled a second,
 during the load and until the backlog is gone).
