@@ -8,6 +8,7 @@
 #   scripts/stack.sh migrate-sqlite        (old SQLite store -> PostgreSQL)
 #   scripts/stack.sh pg-stop|pg-start      (fault tests: PostgreSQL alone)
 #   scripts/stack.sh render                (only write run/nginx.conf and its snippets; nginx -t)
+#   scripts/stack.sh bot-stop|bot-start    (the bot's worker alone)
 #
 # Environment: STACK_DIR (default ./var), PORT (8080), DB_PORT (27018),
 # PG_PORT (27019, the stack's own PostgreSQL under FerretDB),
@@ -496,6 +497,40 @@ wait_ready() {
 	die "nginx does not answer on 127.0.0.1:$PORT (see $LOGS/error.log)"
 }
 
+# The bot's worker (tools/oshxona-bot run, issue 14): one per host; it
+# moves what the webhook spooled ($DATA/bot-spool) into the inbox and
+# handles it. Not started without a BOT_TOKEN (it could send nothing), nor
+# with BOT_WORKER=0 (the bot's tests run their own). `stack.sh bot-start`
+# and `bot-stop` start and stop it alone, with the environment as given.
+bot_env() {
+	export BOT_SPOOL_DIR=${BOT_SPOOL_DIR:-$DATA/bot-spool}
+	export BOT_WAKE_SOCKET=${BOT_WAKE_SOCKET:-$RUN/bot-wake.sock}
+	if [ "${EXTERNAL_DB:-0}" != 1 ]; then
+		export MONGODB_URI="mongodb://127.0.0.1:$DB_PORT/oshxona"
+	fi
+	export NCHAN_PUBLISH_SOCKET=$RUN/nchan-publish.sock
+	[ -f "$ROOT/.env" ] && export OSHXONA_ENV_FILE=${OSHXONA_ENV_FILE:-$ROOT/.env}
+	export OSHXONA_ENV_FILE=${OSHXONA_ENV_FILE:-/dev/null}
+	mkdir -p "$BOT_SPOOL_DIR"
+	chmod 700 "$BOT_SPOOL_DIR"
+}
+bot_start() {
+	[ "${BOT_WORKER:-1}" != 0 ] || return 0
+	if [ -z "${BOT_TOKEN:-$(env_from_file BOT_TOKEN)}" ]; then
+		say "bot worker not started: no BOT_TOKEN"
+		return 0
+	fi
+	alive "$RUN/oshxona-bot.pid" && return 0
+	[ -x "$BIN/oshxona-bot" ] || die "$BIN/oshxona-bot is not built: run 'make'"
+	OSHXONA_LOCK_DIR=$RUN LOG_FILE="$LOGS/oshxona-bot.log" setsid "$BIN/oshxona-bot" run \
+		>>"$LOGS/oshxona-bot.log" 2>&1 </dev/null &
+	echo $! >"$RUN/oshxona-bot.pid"
+}
+bot_stop() {
+	stop_pids "$RUN/oshxona-bot.pid"
+	rm -f "${BOT_WAKE_SOCKET:-$RUN/bot-wake.sock}"
+}
+
 start() {
 	mkdir -p "$RUN" "$LOGS" "$DATA" "$STACK_DIR/tmp" "$STACK_DIR/bench"
 	chmod 700 "$RUN"
@@ -529,6 +564,7 @@ start() {
 	if [ "${NODE_ENV:-$(env_from_file NODE_ENV)}" != production ]; then
 		dev_secrets
 	fi
+	bot_env
 	if [ "$running" -eq 1 ]; then
 		# Running already: only bring back a program that died.
 		local app
@@ -538,6 +574,7 @@ start() {
 		for app in $(daemons); do
 			daemon_start "$app"
 		done
+		bot_start
 		say "already running on http://127.0.0.1:$PORT (stop it with 'make stop')"
 		return 0
 	fi
@@ -561,6 +598,7 @@ start() {
 	for app in $(daemons); do
 		daemon_start "$app"
 	done
+	bot_start
 	say "Oshxona is running (data and logs in $STACK_DIR)"
 	say "  menu:    http://127.0.0.1:$PORT/api/categories"
 	say "           http://127.0.0.1:$PORT/api/products?search=osh"
@@ -599,6 +637,7 @@ stop() {
 		done
 		stop_pids "$RUN/nginx.pid"
 	fi
+	bot_stop
 	local app
 	for app in "${APPS[@]}"; do
 		fcgi_stop "$app"
@@ -653,8 +692,14 @@ render)
 		die "nginx rejected $RUN/nginx.conf"
 	echo "$RUN/nginx.conf"
 	;;
+bot-start)
+	mkdir -p "$RUN" "$LOGS"
+	bot_env
+	bot_start
+	;;
+bot-stop) bot_stop ;;
 *)
-	echo "usage: $0 start|stop|status|db-stop|db-start|migrate-sqlite|pg-stop|pg-start|render" >&2
+	echo "usage: $0 start|stop|status|db-stop|db-start|migrate-sqlite|pg-stop|pg-start|render|bot-start|bot-stop" >&2
 	exit 2
 	;;
 esac

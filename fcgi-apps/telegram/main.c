@@ -2,18 +2,23 @@
  * telegram - POST /telegram/webhook, where Telegram delivers the bot's
  * updates. It checks the secret Telegram echoes in
  * X-Telegram-Bot-Api-Secret-Token (set by tools/oshxona-bot register),
- * parses the update, stores it in the inbox and answers 200 at once: the
+ * parses the update, makes it durable and answers 200 at once: the
  * conversation itself runs in the bot's worker (tools/oshxona-bot run),
- * which is woken by a datagram. A malformed update is logged and answered
- * 200, so Telegram does not redeliver it and block the updates behind it;
- * only a database outage answers 503, so Telegram keeps the update and
- * tries again.
+ * which is woken by a datagram. Durable means the host's spool
+ * (BOT_SPOOL_DIR, lib/botspool.c: one append and one fdatasync, no
+ * database round trip, so the worker's database load does not reach this
+ * answer) or, without a spool or when it fails, the inbox in the
+ * database. A malformed update is logged and answered 200, so Telegram
+ * does not redeliver it and block the updates behind it; only when the
+ * update cannot be stored anywhere the answer is 503, so Telegram keeps
+ * it and tries again.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "oshxona.h"
 #include "bot.h"
+#include "botspool.h"
 
 static void
 telegram_ok(struct req *r)
@@ -54,6 +59,13 @@ telegram_webhook(struct req *r)
 	if (tgupdate_parse(r->body, r->body_len, u, err, sizeof(err)) != 0) {
 		log_warn("telegram: malformed update dropped: %s", err);
 		telegram_ok(r);
+		free(u);
+		return;
+	}
+	if (botspool_dir() != NULL &&
+	    botspool_put(botspool_dir(), u->update_id, r->body, r->body_len) == 0) {
+		telegram_ok(r);
+		bot_wake();
 		free(u);
 		return;
 	}

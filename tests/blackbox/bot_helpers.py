@@ -36,15 +36,28 @@ class BotStack(OrdersStack):
 
     def start(self):
         self.wake = os.path.join(self.tmp, "run", "bot-wake.sock")
+        # The stack's spool, and no worker of the stack's own: these tests
+        # start, stop and reconfigure theirs (start_worker).
+        self.spool = os.path.join(self.tmp, "data", "bot-spool")
         self.stack.env.update(TELEGRAM_WEBHOOK_SECRET=SECRET, BOT_WAKE_SOCKET=self.wake,
+                              BOT_SPOOL_DIR=self.spool, BOT_WORKER="0",
                               USER_FRONTEND_URL="https://shop.oshxona.test",
                               API_BASE_URL="https://api.oshxona.test")
         super().start()
         self.db.branches.update_one({"_id": self.branches["chilonzor"]["_id"]},
                                     {"$set": {"staffChatId": STAFF_CHAT}})
-        self.db.staff.update_one({"login": "chilonzor"}, {"$set": {"telegramId": STAFF_TG}})
+        self.staff_tool("telegram", "chilonzor", str(STAFF_TG))
         self.start_worker()
         return self
+
+    def staff_tool(self, *args, check=True):
+        """tools/oshxona-staff against this stack's database."""
+        p = subprocess.run([os.path.join(BIN, "oshxona-staff"), *args], env=self.worker_env(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=30)
+        if check:
+            assert p.returncode == 0, p.stderr
+        return p
 
     def worker_env(self, **extra):
         env = dict(self.stack.env)
@@ -86,6 +99,20 @@ class BotStack(OrdersStack):
             self.stop_worker()
         finally:
             super().stop(failed)
+
+    def spooled(self):
+        """Update ids waiting in the host's spool (lib/botspool.c's records)."""
+        ids = []
+        for name in ("inbox.spool", "inbox.spool.draining"):
+            try:
+                with open(os.path.join(self.spool, name), "rb") as f:
+                    data = f.read()
+            except OSError:
+                continue
+            while len(data) >= 35:
+                ids.append(int(data[:16], 16))
+                data = data[35 + int(data[17:25], 16) + 1:]
+        return ids
 
     def webhook(self, update, secret=SECRET, raw=None):
         h = {"Content-Type": "application/json"}

@@ -295,6 +295,7 @@ def test_wrong_or_missing_secret_is_403_and_stores_nothing(bot):
         assert r.json["success"] is False
     time.sleep(0.3)
     assert bot.db.tg_inbox.count_documents({}) == before
+    assert upd["update_id"] not in bot.spooled()
     assert not chat.sent(since=0)
     assert bot.db.tg_chats.find_one({"_id": chat.chat_id}) is None
 
@@ -319,6 +320,7 @@ def test_malformed_update_is_200_logged_and_harmless(bot, raw):
     r = bot.webhook(None, raw=raw)
     assert r.status == 200, r
     assert bot.db.tg_inbox.count_documents({}) == before
+    assert bot.spooled() == []
     # The queue behind it still moves.
     chat = Chat(bot, fresh_telegram_id())
     chat.text("/start")
@@ -654,3 +656,112 @@ def test_sending_stays_under_30_a_second_overall(bot):
     assert times[-1] - times[0] >= (70 - 30) / 30 - 0.1, times[-1] - times[0]
     # No one-second window holds more than the bucket plus a second's refill.
     assert max(sum(1 for t in times if s <= t < s + 1.0) for s in times) <= 61
+
+
+def test_staff_linked_with_the_tool_confirms_and_unlinked_is_refused(bot):
+    """oshxona-staff telegram links a staff member's Telegram account: its
+    press in the branch's staff chat counts; after --unlink the same
+    account is refused. No hand-edited database."""
+    tg = fresh_telegram_id()
+    for bad in ("0", "-5", "12x", "", "99999999999999999999"):
+        p = bot.staff_tool("telegram", "yunusobod", bad, check=False)
+        assert p.returncode == 2 and "not a Telegram user id" in p.stderr, (bad, p.stderr)
+    p = bot.staff_tool("telegram", "nobody", str(tg), check=False)
+    assert p.returncode == 1 and "no staff member 'nobody'" in p.stderr
+    p = bot.staff_tool("telegram", "yunusobod", str(STAFF_TG), check=False)
+    assert p.returncode == 1 and "linked to 'chilonzor' already" in p.stderr
+    assert "telegramId" not in bot.db.staff.find_one({"login": "yunusobod"})
+    assert bot.staff_tool("telegram", "Yunusobod", str(tg)).stdout.startswith("linked")
+    assert bot.db.staff.find_one({"login": "yunusobod"})["telegramId"] == tg
+    chat_id = -1001777000222
+    branch = bot.branches["yunusobod"]["_id"]
+    bot.db.branches.update_one({"_id": branch}, {"$set": {"staffChatId": chat_id}})
+    try:
+        customer = bot.customer("uz")
+        orders = [bot.order(customer, branch="yunusobod") for _ in range(2)]
+
+        def staff_message(o):
+            got = [m for m in bot.tg.calls_of("sendMessage", chat_id)
+                   if f"#{o['number']}" in m["text"]]
+            return got[-1] if got else None
+        wait_until(lambda: all(staff_message(o) for o in orders), 15, what="staff messages")
+        operator = Chat(bot, tg, "Operator", "uz", chat_id=chat_id, chat_type="supergroup")
+        first, second = orders
+        operator.press(f"sc:{first['_id']}", staff_message(first)["_result"]["message_id"])
+        assert bot.db.orders.find_one({"_id": ObjectId(first["_id"])})["status"] == "confirmed"
+
+        assert bot.staff_tool("telegram", "yunusobod", "--unlink").stdout.startswith("unlinked")
+        assert "telegramId" not in bot.db.staff.find_one({"login": "yunusobod"})
+        operator.press(f"sc:{second['_id']}", staff_message(second)["_result"]["message_id"])
+        assert operator.answers() == ["Telegram hisobingiz bu filial xodimiga bog‘lanmagan."]
+        assert bot.db.orders.find_one({"_id": ObjectId(second["_id"])})["status"] == "pending"
+    finally:
+        bot.db.branches.update_one({"_id": branch}, {"$unset": {"staffChatId": ""}})
+        bot.staff_tool("telegram", "yunusobod", "--unlink", check=False)
+
+
+def test_stack_sh_runs_the_worker_of_make_run(bot):
+    """scripts/stack.sh starts the worker with the stack's environment
+    (`make run` and every test stack have bot handling) and stops it;
+    without a BOT_TOKEN it starts none."""
+    pid_file = bot.dir / "run" / "oshxona-bot.pid"
+    bot.stop_worker()
+    env = dict(bot.stack.env)
+    try:
+        bot.stack.env.update(BOT_WORKER="1", BOT_TOKEN="")
+        out = bot.stack.stack_sh("bot-start").stdout
+        assert "not started: no BOT_TOKEN" in out and not pid_file.exists()
+        bot.stack.env.update(BOT_TOKEN=env["BOT_TOKEN"])
+        bot.stack.stack_sh("bot-start")
+        pid = int(pid_file.read_text())
+        wait_until(lambda: os.path.exists(bot.wake), 10, what="the stack's worker")
+        chat = Chat(bot, fresh_telegram_id())
+        chat.text("/start")
+        assert chat.texts() == ["Tilni tanlang 👇\nВыберите язык 👇"]
+        # A worker started by hand next to it steps aside (one per host).
+        second = subprocess.run([os.path.join(BIN, "oshxona-bot"), "run"],
+                                env=bot.worker_env(OSHXONA_LOCK_DIR=str(bot.dir / "run")),
+                                timeout=20)
+        assert second.returncode == 0
+        bot.stack.stack_sh("bot-stop")
+        assert not pid_file.exists()
+        wait_until(lambda: not os.path.exists(f"/proc/{pid}") or
+                   open(f"/proc/{pid}/stat").read().split(") ")[1][0] == "Z", 10,
+                   what="the stack's worker gone")
+    finally:
+        bot.stack.env.clear()
+        bot.stack.env.update(env)
+        bot.stack.stack_sh("bot-stop")
+        if os.path.exists(bot.wake):
+            os.unlink(bot.wake)
+        bot.start_worker()
+
+
+def test_update_taken_during_a_database_outage_is_handled_after_it(bot):
+    """The webhook's 200 needs only the host's spool: an update that came
+    while the database was down is handled once it is back. Only when
+    neither the spool nor the database can take an update is the answer
+    503, so that Telegram keeps it and tries again. (Last in this module:
+    it restarts the database.)"""
+    a, b = Chat(bot, fresh_telegram_id()), Chat(bot, fresh_telegram_id())
+    ua, ub = a.message(text="/start"), b.message(text="/start")
+    bot.stack.stack_sh("db-stop")
+    try:
+        assert bot.webhook(ua).status == 200
+        assert ua["update_id"] in bot.spooled()
+        # The spool unusable (here: its directory replaced by a file).
+        os.rename(bot.spool, bot.spool + ".off")
+        open(bot.spool, "w").close()
+        try:
+            r = bot.webhook(ub)
+            assert r.status == 503 and r.json["success"] is False, r
+        finally:
+            os.unlink(bot.spool)
+            os.rename(bot.spool + ".off", bot.spool)
+    finally:
+        bot.stack.stack_sh("db-start")
+    a.wait_handled(ua, timeout=60)
+    assert a.texts(since=0) == ["Tilni tanlang 👇\nВыберите язык 👇"]
+    assert b.post(ub)  # Telegram's retry of the 503
+    assert b.texts(since=0) == ["Tilni tanlang 👇\nВыберите язык 👇"]
+    assert bot.spooled() == []

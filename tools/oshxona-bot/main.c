@@ -20,16 +20,19 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "oshxona.h"
 #include "bot.h"
+#include "botspool.h"
 
 #define BOT_DRAIN_BATCH      20
 #define BOT_IDLE_POLL_MS     1000 /* webhook mode without a wake-up */
@@ -252,6 +255,24 @@ bot_poll_once(mongoc_client_t *client, int64_t *offset, int64_t timeout_s)
 	return 0;
 }
 
+/*
+ * The worker gives way to the request path on the same cores: it is
+ * batch work (SCHED_BATCH, nice 10), measured in updates a second, while
+ * the webhook and the API are measured in milliseconds. Its database
+ * queries run in FerretDB and PostgreSQL at their own priority.
+ */
+static void
+bot_yield_cpu(void)
+{
+	struct sched_param sp = {0};
+
+	if (sched_setscheduler(0, SCHED_BATCH, &sp) != 0)
+		log_warn("bot: SCHED_BATCH: %s", strerror(errno));
+	errno = 0;
+	if (setpriority(PRIO_PROCESS, 0, 10) != 0)
+		log_warn("bot: nice: %s", strerror(errno));
+}
+
 static int
 bot_run(mongoc_client_t *client)
 {
@@ -267,7 +288,10 @@ bot_run(mongoc_client_t *client)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	log_info("bot worker started (%s)", polling ? "polling" : "webhook");
+	bot_yield_cpu();
+	log_info("bot worker started (%s%s%s)", polling ? "polling" : "webhook",
+	         botspool_dir() != NULL ? ", spool " : "",
+	         botspool_dir() != NULL ? botspool_dir() : "");
 	if (polling) {
 		/* getUpdates answers 409 while a webhook is set. */
 		json_object *p = json_object_new_object();
@@ -282,7 +306,12 @@ bot_run(mongoc_client_t *client)
 
 		if (polling && bot_poll_once(client, &offset, timeout_s) != 0 && !bot_stopping)
 			sleep(1);
-		handled = bot_drain(client, BOT_DRAIN_BATCH);
+		/* The host's spool first: what the webhook took is in the inbox before it is read.
+		 */
+		if (botspool_dir() != NULL && botspool_drain(client, botspool_dir()) < 0)
+			handled = -1;
+		else
+			handled = bot_drain(client, BOT_DRAIN_BATCH);
 		if (handled < 0) {
 			sleep(1);
 		} else if (handled == 0 && !polling) {
@@ -297,8 +326,10 @@ bot_run(mongoc_client_t *client)
 			}
 		}
 	}
-	if (wake >= 0)
+	if (wake >= 0) {
 		close(wake);
+		unlink(getenv("BOT_WAKE_SOCKET")); /* a stopped stack leaves no socket */
+	}
 	log_info("bot worker stopping");
 	return 0;
 }

@@ -5,11 +5,17 @@
  *   oshxona-staff create LOGIN ROLE [BRANCH_ID...]   password on stdin
  *   oshxona-staff passwd LOGIN                       password on stdin
  *   oshxona-staff disable LOGIN | enable LOGIN
+ *   oshxona-staff telegram LOGIN TELEGRAM_ID | telegram LOGIN --unlink
  *   oshxona-staff list
  *
  * ROLE is owner (every branch), manager or operator (the listed
  * branches). The password is read from the first line of standard input
  * so it never shows in the process list or the shell history.
+ *
+ * telegram links the staff member's Telegram account (the numeric user
+ * id, e.g. from @userinfobot): the Confirm/Cancel buttons of a branch's
+ * staff chat count only when pressed from a linked account of an active
+ * staff member of that branch (lib/botstaff.c).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -23,11 +29,13 @@
 static int
 staff_usage(void)
 {
-	fprintf(stderr, "usage: oshxona-staff create LOGIN owner|manager|operator [BRANCH_ID...]\n"
-	                "       oshxona-staff passwd LOGIN\n"
-	                "       oshxona-staff disable|enable LOGIN\n"
-	                "       oshxona-staff list\n"
-	                "The password is read from the first line of standard input.\n");
+	fprintf(stderr,
+	        "usage: oshxona-staff create LOGIN owner|manager|operator [BRANCH_ID...]\n"
+	        "       oshxona-staff passwd LOGIN\n"
+	        "       oshxona-staff disable|enable LOGIN\n"
+	        "       oshxona-staff telegram LOGIN TELEGRAM_ID | telegram LOGIN --unlink\n"
+	        "       oshxona-staff list\n"
+	        "The password is read from the first line of standard input.\n");
 	return 2;
 }
 
@@ -131,9 +139,9 @@ staff_create(mongoc_client_t *client, int argc, char **argv)
 	return 0;
 }
 
-/* Applies $set update to the staff member login. */
+/* Applies $set (and $unset, when given) to the staff member login. */
 static int
-staff_update(mongoc_client_t *client, const char *raw_login, bson_t *set)
+staff_update(mongoc_client_t *client, const char *raw_login, bson_t *set, const bson_t *unset)
 {
 	char login[LOGIN_MAX_LEN + 1];
 	mongoc_collection_t *coll;
@@ -148,6 +156,8 @@ staff_update(mongoc_client_t *client, const char *raw_login, bson_t *set)
 	BSON_APPEND_DATE_TIME(set, "updatedAt", db_now_ms());
 	bson_init(&update);
 	BSON_APPEND_DOCUMENT(&update, "$set", set);
+	if (unset != NULL)
+		BSON_APPEND_DOCUMENT(&update, "$unset", unset);
 	filter = BCON_NEW("login", BCON_UTF8(login));
 	coll = db_collection(client, "staff");
 	ok = mongoc_collection_update_one(coll, filter, &update, NULL, &reply, &error);
@@ -163,6 +173,59 @@ staff_update(mongoc_client_t *client, const char *raw_login, bson_t *set)
 	mongoc_collection_destroy(coll);
 	bson_destroy(filter);
 	bson_destroy(&update);
+	return rc;
+}
+
+/*
+ * Links (a positive Telegram user id) or unlinks (--unlink) the staff
+ * member's Telegram account. One account belongs to one staff member: a
+ * press is credited to whoever it links to.
+ */
+static int
+staff_telegram(mongoc_client_t *client, const char *raw_login, const char *arg, bson_t *set)
+{
+	char login[LOGIN_MAX_LEN + 1];
+	bson_t *filter, *other = NULL, unset = BSON_INITIALIZER;
+	bson_error_t error;
+	int64_t id;
+	int rc;
+
+	if (staff_login(raw_login, login) != 0)
+		return staff_usage();
+	if (strcmp(arg, "--unlink") == 0) {
+		BSON_APPEND_UTF8(&unset, "telegramId", "");
+		rc = staff_update(client, login, set, &unset);
+		bson_destroy(&unset);
+		if (rc == 0)
+			printf("unlinked the Telegram account of '%s'\n", login);
+		return rc;
+	}
+	bson_destroy(&unset);
+	/* Telegram user ids are positive (group chats are the negative ones). */
+	if (parse_int64(arg, 1, INT64_MAX, &id) != 0) {
+		fprintf(stderr,
+		        "oshxona-staff: '%s' is not a Telegram user id (a positive integer)\n",
+		        arg);
+		return 2;
+	}
+	filter = BCON_NEW("telegramId", BCON_INT64(id), "login", "{", "$ne", BCON_UTF8(login), "}");
+	rc = db_find_one(client, "staff", filter, NULL, &other, &error);
+	bson_destroy(filter);
+	if (rc < 0) {
+		fprintf(stderr, "oshxona-staff: %s\n", error.message);
+		return 1;
+	}
+	if (rc == 1) {
+		fprintf(stderr, "oshxona-staff: Telegram account %lld is linked to '%s' already\n",
+		        (long long)id,
+		        db_doc_utf8(other, "login") ? db_doc_utf8(other, "login") : "?");
+		bson_destroy(other);
+		return 1;
+	}
+	BSON_APPEND_INT64(set, "telegramId", id);
+	rc = staff_update(client, login, set, NULL);
+	if (rc == 0)
+		printf("linked '%s' to Telegram account %lld\n", login, (long long)id);
 	return rc;
 }
 
@@ -221,12 +284,14 @@ main(int argc, char **argv)
 			BSON_APPEND_UTF8(&set, "passwordHash", hash);
 			/* A new password ends every session of the old one. */
 			BSON_APPEND_DATE_TIME(&set, "tokensValidAfter", db_now_ms());
-			rc = staff_update(client, argv[2], &set);
+			rc = staff_update(client, argv[2], &set, NULL);
 		}
 	} else if ((strcmp(argv[1], "disable") == 0 || strcmp(argv[1], "enable") == 0) &&
 	           argc == 3) {
 		BSON_APPEND_BOOL(&set, "isActive", strcmp(argv[1], "enable") == 0);
-		rc = staff_update(client, argv[2], &set);
+		rc = staff_update(client, argv[2], &set, NULL);
+	} else if (strcmp(argv[1], "telegram") == 0 && argc == 4) {
+		rc = staff_telegram(client, argv[2], argv[3], &set);
 	} else if (strcmp(argv[1], "list") == 0 && argc == 2) {
 		rc = staff_list(client);
 	} else {
