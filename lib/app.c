@@ -92,7 +92,7 @@ app_main(const struct app *app, int argc, char **argv)
 		struct db_options dbo = app->db;
 		if (dbo.socket_ms == 0)
 			dbo.socket_ms = APP_DB_SOCKET_MS;
-		mongoc_init();
+		db_library_init();
 		if (db_init(app_config.mongodb_uri, app->name, &dbo) != 0)
 			return 1;
 	}

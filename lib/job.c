@@ -58,7 +58,7 @@ job_start(const char *name, mongoc_client_t **client)
 	}
 	/* The env file may name LOG_DIR or LOG_LEVEL: open the logs again. */
 	log_init(name, getenv("LOG_LEVEL"), getenv("LOG_FILE"));
-	mongoc_init();
+	db_library_init();
 	if (db_init(cfg.mongodb_uri, name, NULL) != 0) {
 		mongoc_cleanup();
 		return 1;

@@ -396,9 +396,11 @@ struct db_options {
  * Creates the process's client pool from uri with the seed's settings
  * (maxPoolSize 15, serverSelectionTimeoutMS 8000, socketTimeoutMS 60000,
  * retryWrites, w:majority) unless the URI sets them itself. Call once per
- * process, after mongoc_init.
+ * process, after db_library_init.
  */
 int db_init(const char *uri, const char *appname, const struct db_options *opt);
+/* mongoc_init, without the driver's /dev/shm counters; call it instead. */
+void db_library_init(void);
 void db_cleanup(void);
 
 /* A client from the pool; hand it back with db_push. Never NULL. */

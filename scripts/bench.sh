@@ -57,11 +57,34 @@ history_bench() {
 	(cd "$ROOT/scripts" && "$py" bench_history.py "$PORT" "$DB_PORT" "$big_port" "$big_db" \
 		"$BOT_TOKEN" "$pw")
 }
-if [ "${BENCH_HISTORY_ONLY:-0}" = 1 ]; then
+# BENCH_ONLY=history|webhook|analytics runs that one part alone (on a
+# quiet machine, the parts whose figures an issue names).
+[ "${BENCH_HISTORY_ONLY:-0}" = 1 ] && BENCH_ONLY=history
+PY=$(bash "$ROOT/scripts/setup.sh" --print-python)
+webhook_bench() {
+	# The bot's webhook at a fixed 100 updates a second (open loop), with the
+	# bot worker handling them against a local fake Bot API.
+	"$PY" "$ROOT/scripts/bench_webhook.py" "$PORT" "$DB_PORT" "$STACK_DIR" "$TELEGRAM_WEBHOOK_SECRET" \
+		"$BOT_TOKEN" "${BENCH_WEBHOOK_RATE:-100}" "${BENCH_WEBHOOK_SECONDS:-20}"
+}
+analytics_bench() {
+	local pw
+	pw=$("$PY" -c 'import json, sys; print([s for s in json.load(open(sys.argv[1]))["staff"] if s["login"] == "owner"][0]["password"])' "$DEMO_DATA")
+	echo "bench: analytics, ${BENCH_ANALYTICS_ORDERS:-1000000} orders over 365 days"
+	(cd "$ROOT/scripts" && "$PY" bench_analytics.py "$PORT" "$DB_PORT" "$pw" "$STACK_DIR")
+}
+case "${BENCH_ONLY:-}" in
+history | webhook | analytics)
 	bash "$ROOT/scripts/stack.sh" start >/dev/null
-	history_bench
+	"${BENCH_ONLY}_bench"
 	exit 0
-fi
+	;;
+"") ;;
+*)
+	echo "bench: BENCH_ONLY is history, webhook or analytics" >&2
+	exit 2
+	;;
+esac
 bash "$ROOT/scripts/stack.sh" start >/dev/null
 
 base=http://127.0.0.1:$PORT
@@ -107,7 +130,6 @@ printf '%-34s %12.0f %10s\n' "nginx static, same bytes" "$static_rps" "$static_p
 printf '%-34s %12.0f %10s\n' "GET /api/products?search (hit)" "$search_rps" "$search_p99"
 awk -v a="$api_rps" -v s="$static_rps" 'BEGIN { printf "ratio menu/static: %.3f\n", a / s }'
 awk -v a="$search_rps" -v s="$static_rps" 'BEGIN { printf "ratio search via FastCGI/static: %.3f\n", a / s }'
-PY=$(bash "$ROOT/scripts/setup.sh" --print-python)
 owner_pw=$("$PY" -c 'import json, sys; print([s for s in json.load(open(sys.argv[1]))["staff"] if s["login"] == "owner"][0]["password"])' "$DEMO_DATA")
 read -r branch token < <("$PY" "$ROOT/scripts/bench_prep.py" "$PORT" "$DB_PORT" "$STACK_DIR/bench" "$BOT_TOKEN" "$owner_pw")
 read -r order_rps order_p99 < <(run_wrk "$base/api/orders" -s "$STACK_DIR/bench/order.lua")
@@ -123,10 +145,7 @@ for app in menu health auth orders chanauth admin uploads; do
 			"private $(awk '/^Private_(Clean|Dirty)/ {s += $2} END {print s, "kB"}' "/proc/$pid/smaps_rollup")"
 	done <"$STACK_DIR/run/$app.children"
 done
-# The bot's webhook at a fixed 100 updates a second (open loop), with the
-# bot worker handling them against a local fake Bot API.
-"$PY" "$ROOT/scripts/bench_webhook.py" "$PORT" "$DB_PORT" "$STACK_DIR" "$TELEGRAM_WEBHOOK_SECRET" \
-	"$BOT_TOKEN" "${BENCH_WEBHOOK_RATE:-100}" "${BENCH_WEBHOOK_SECONDS:-20}"
+webhook_bench
 bash "$ROOT/scripts/stack.sh" stop >/dev/null
 rm -rf "${STACK_DIR:?}"/*
 bash "$ROOT/scripts/stack.sh" start >/dev/null
@@ -140,6 +159,5 @@ if [ "${BENCH_ANALYTICS:-1}" != 0 ]; then
 	bash "$ROOT/scripts/stack.sh" stop >/dev/null
 	rm -rf "${STACK_DIR:?}"/*
 	bash "$ROOT/scripts/stack.sh" start >/dev/null
-	echo "bench: analytics, ${BENCH_ANALYTICS_ORDERS:-1000000} orders over 365 days"
-	(cd "$ROOT/scripts" && "$PY" bench_analytics.py "$PORT" "$DB_PORT" "$owner_pw" "$STACK_DIR")
+	analytics_bench
 fi

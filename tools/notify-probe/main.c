@@ -85,7 +85,7 @@ probe_with_db(int argc, char **argv, const struct config *cfg)
 	} else {
 		return probe_usage();
 	}
-	mongoc_init();
+	db_library_init();
 	if (db_init(cfg->mongodb_uri, "notify-probe", NULL) != 0) {
 		json_object_put(data);
 		mongoc_cleanup();

@@ -348,7 +348,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "oshxona-backup: %s\n", err);
 		return 1;
 	}
-	mongoc_init();
+	db_library_init();
 	if (db_init(cfg.mongodb_uri, "oshxona-backup", NULL) != 0)
 		return 1;
 	client = db_pop();

@@ -453,7 +453,7 @@ main(void)
 		log_error("configuration: %s", err);
 		return 1;
 	}
-	mongoc_init();
+	db_library_init();
 	if (db_init(cfg.mongodb_uri, "oshxona-init",
 	            &(struct db_options){.server_selection_ms = 1000}) != 0)
 		return 1;

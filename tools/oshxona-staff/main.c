@@ -272,7 +272,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "oshxona-staff: %s\n", err);
 		return 1;
 	}
-	mongoc_init();
+	db_library_init();
 	if (db_init(cfg.mongodb_uri, "oshxona-staff", NULL) != 0)
 		return 1;
 	client = db_pop();
