@@ -45,6 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "blackbox"))
 
+from harness import Stack  # noqa: E402
 from orders_helpers import BOT_TOKEN, EventSource, OrdersStack, WebSocketSub  # noqa: E402
 
 RETRY_WINDOW_S = 45  # a client keeps retrying one order this long
@@ -303,11 +304,11 @@ def main():
     ap.add_argument("--connections", type=int, default=50)
     args = ap.parse_args()
 
-    st = OrdersStack("drill")
+    stack = Stack("drill", **OrdersStack.OPTIONS)
     failed = True
     try:
-        log(f"starting a private stack in {st.tmp}")
-        st.start()
+        log(f"starting a private stack in {stack.dir}")
+        st = OrdersStack(stack.start())
         branches = [b for b in st.branches.values() if b.get("isActive")]
         products = [p for p in st.products.values() if p.get("isActive") and p.get("isAvailable")]
         customers = [st.customer() for _ in range(args.connections)]
@@ -443,8 +444,8 @@ def main():
         failed = bool(bad)
     finally:
         if failed:
-            print_errors(st.dir / "logs")
-        st.stop(failed=failed)
+            print_errors(stack.dir / "logs")
+        stack.stop()
     return 1 if failed else 0
 
 

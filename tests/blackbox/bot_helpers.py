@@ -7,17 +7,15 @@ the fake Bot API's record of calls."""
 import itertools
 import json
 import os
-import signal
 import subprocess
 import time
 
 from bson import ObjectId
 
-from orders_helpers import ROOT, OrdersStack, wait_until
+from harness import BIN, wait_until
+from orders_helpers import OrdersStack
 
 SECRET = "oshxona-test-webhook-secret_0123456789"
-# The programs under test (run-all.sh points this at the ASan build).
-BIN = os.environ.get("OSHXONA_BIN") or str(ROOT / "build" / "bin")
 STAFF_CHAT = -1001777000111
 STAFF_TG = 555001  # the chilonzor operator's Telegram account
 _update_ids = itertools.count(700_000_000 + (os.getpid() % 1000) * 100_000)
@@ -29,76 +27,29 @@ def next_update_id():
 
 
 class BotStack(OrdersStack):
-    def __init__(self, name):
-        super().__init__(name)
-        self.worker = None
-        self.worker_log = None
+    OPTIONS = dict(OrdersStack.OPTIONS, bot=True, env=dict(
+        OrdersStack.OPTIONS["env"], TELEGRAM_WEBHOOK_SECRET=SECRET,
+        USER_FRONTEND_URL="https://shop.oshxona.test", API_BASE_URL="https://api.oshxona.test"))
 
-    def start(self):
-        self.wake = os.path.join(self.tmp, "run", "bot-wake.sock")
-        # The stack's spool, and no worker of the stack's own: these tests
-        # start, stop and reconfigure theirs (start_worker).
-        self.spool = os.path.join(self.tmp, "data", "bot-spool")
-        self.stack.env.update(TELEGRAM_WEBHOOK_SECRET=SECRET, BOT_WAKE_SOCKET=self.wake,
-                              BOT_SPOOL_DIR=self.spool, BOT_WORKER="0",
-                              USER_FRONTEND_URL="https://shop.oshxona.test",
-                              API_BASE_URL="https://api.oshxona.test")
-        super().start()
+    def __init__(self, stack):
+        super().__init__(stack)
         self.db.branches.update_one({"_id": self.branches["chilonzor"]["_id"]},
                                     {"$set": {"staffChatId": STAFF_CHAT}})
         self.staff_tool("telegram", "chilonzor", str(STAFF_TG))
         self.start_worker()
-        return self
 
     def staff_tool(self, *args, check=True):
         """tools/oshxona-staff against this stack's database."""
-        p = subprocess.run([os.path.join(BIN, "oshxona-staff"), *args], env=self.worker_env(),
+        p = subprocess.run([str(BIN / "oshxona-staff"), *args], env=self.worker_env(),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            timeout=30)
         if check:
             assert p.returncode == 0, p.stderr
         return p
 
-    def worker_env(self, **extra):
-        env = dict(self.stack.env)
-        env.update(
-            MONGODB_URI=f"mongodb://127.0.0.1:{self.stack.db_port}/oshxona",
-            NCHAN_PUBLISH_SOCKET=str(self.dir / "run" / "nchan-publish.sock"),
-            TELEGRAM_API_BASE=self.tg.base,
-            OSHXONA_ENV_FILE="/dev/null",
-            OSHXONA_LOCK_DIR=str(self.dir / "run"),
-            LOG_FILE=str(self.dir / "logs" / "oshxona-bot.log"),
-        )
-        env.update(extra)
-        return env
-
-    def start_worker(self, **extra):
-        assert self.worker is None
-        self.worker = subprocess.Popen([os.path.join(BIN, "oshxona-bot"), "run"],
-                                       env=self.worker_env(**extra), cwd=ROOT)
-        # Ready when its wake-up socket exists (bound before the first poll).
-        if not extra.get("TELEGRAM_MODE") == "polling":
-            wait_until(lambda: os.path.exists(self.wake), 10, what="bot worker socket")
-        return self.worker
-
-    def stop_worker(self):
-        if self.worker is None:
-            return
-        self.worker.send_signal(signal.SIGTERM)
-        try:
-            self.worker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.worker.kill()
-            self.worker.wait()
-        self.worker = None
-        if os.path.exists(self.wake):
-            os.unlink(self.wake)
-
-    def stop(self, failed=False):
-        try:
-            self.stop_worker()
-        finally:
-            super().stop(failed)
+    @property
+    def spool(self):
+        return self.env["BOT_SPOOL_DIR"]
 
     def spooled(self):
         """Update ids waiting in the host's spool (lib/botspool.c's records)."""

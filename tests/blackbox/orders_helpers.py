@@ -1,14 +1,16 @@
-"""Shared helpers for test_orders.py and test_realtime.py.
+"""What the order tests drive a private stack by (test_orders.py,
+test_realtime.py and the other modules on an ordering stack).
 
-Each of those modules runs its own private stack (the `ostack` fixture,
-module scope), so the session stack the menu tests use never sees an order,
-a changed branch or a stopped program: fresh ports, a fresh temporary
-directory, a fake Telegram Bot API (fake_telegram.py) as TELEGRAM_API_BASE,
-a general rate limit out of the way and four FastCGI children per program,
-so that concurrent requests really run in parallel.
+`OrdersStack` wraps a started harness.Stack (harness.private_stack(request,
+name, OrdersStack)): its OPTIONS ask for a fake Telegram Bot API
+(fake_telegram.py) as TELEGRAM_API_BASE, the general rate limit out of the
+way and four FastCGI children per program, so that concurrent requests
+really run in parallel; each such module has a stack of its own, so the
+session stack the menu tests use never sees an order, a changed branch or
+a stopped program.
 
 The demo branches keep real working hours (Tashkent time), which would make
-every test depend on the clock: the fixture opens them around the clock and
+every test depend on the clock: OrdersStack opens them around the clock and
 the closed-branch tests close one on purpose.
 """
 
@@ -17,25 +19,18 @@ import hmac
 import json
 import os
 import queue
-import shutil
-import signal
 import socket
-import tempfile
 import threading
 import time
 import urllib.parse
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
-import pymongo
 from bson import ObjectId
 
-import conftest
-from conftest import ROOT, Client, Stack, _free_ports
-from fake_telegram import FakeTelegram
+from harness import DEMO_PATH, TEST_BOT_TOKEN
 
-BOT_TOKEN = conftest.TEST_BOT_TOKEN
-DEMO = json.loads((ROOT / "data" / "demo.json").read_text(encoding="utf-8"))
+BOT_TOKEN = TEST_BOT_TOKEN
+DEMO = json.loads(DEMO_PATH.read_text(encoding="utf-8"))
 STAFF = {s["login"]: s for s in DEMO["staff"]}
 BRANCH_NAMES = {b["key"]: b["name"] for b in DEMO["branches"]}
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -109,45 +104,6 @@ def cookie_value(resp, name):
     raise AssertionError(f"no Set-Cookie {name}: {resp!r}")
 
 
-class StoppableFakeTelegram(FakeTelegram):
-    """FakeTelegram whose stop() also drops the connections already open:
-    libcurl keeps its connection to the Bot API alive between messages,
-    and a stopped server whose old connections still answer "ok" is not
-    down at all."""
-
-    def __init__(self, *a, **kw):
-        super().__init__(*a, **kw)
-        self._conns = set()
-        self._conns_lock = threading.Lock()
-
-    def _handler_class(self):
-        base = super()._handler_class()
-        fake = self
-
-        class Tracked(base):
-            def setup(self):
-                super().setup()
-                with fake._conns_lock:
-                    fake._conns.add(self.connection)
-
-            def finish(self):
-                with fake._conns_lock:
-                    fake._conns.discard(self.connection)
-                super().finish()
-
-        return Tracked
-
-    def stop(self):
-        super().stop()
-        with self._conns_lock:
-            conns, self._conns = list(self._conns), set()
-        for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
 class Customer:
     def __init__(self, sid, user_id, telegram_id, language):
         self.sid = sid
@@ -166,34 +122,14 @@ class Staff:
 
 
 class OrdersStack:
-    """A private stack plus what the order tests need to drive it."""
+    """A started stack plus what the order tests need to drive it; what
+    it does not define (db, tg, api, dir, the bot worker...) is the
+    stack's."""
 
-    def __init__(self, name):
-        self.name = name
-        port, db_port = _free_ports(2)
-        self.tmp = tempfile.mkdtemp(prefix=f"oshxona-{name}-")
-        self.stack = Stack(port, db_port, self.tmp)
-        self.tg = StoppableFakeTelegram(BOT_TOKEN)
-        self.api = Client("127.0.0.1", port)
-        self.db = None
-        self._mongo = None
-        self.staff = {}
+    OPTIONS = dict(telegram=True, children=4, env=dict(RATE_LIMIT_API="1000000"))
 
-    # ------------------------------------------------------------ life
-
-    def start(self):
-        self.tg.start()
-        self.stack.env.update(
-            BOT_TOKEN=BOT_TOKEN,
-            TELEGRAM_API_BASE=self.tg.base,
-            RATE_LIMIT_API="1000000",
-            FCGI_CHILDREN="4",
-        )
-        self.stack.stack_sh("start", timeout=180)
-        self._mongo = pymongo.MongoClient(
-            f"mongodb://127.0.0.1:{self.stack.db_port}/", serverSelectionTimeoutMS=5000,
-            socketTimeoutMS=30000)
-        self.db = self._mongo["oshxona"]
+    def __init__(self, stack):
+        self.stack = stack
         self.db.branches.update_many({}, {"$set": {"workingHours": ALL_DAY, "isOpen": True}})
         self.branches = {}
         for key, name in BRANCH_NAMES.items():
@@ -201,47 +137,10 @@ class OrdersStack:
             assert doc is not None, f"demo branch {name} not in the database"
             self.branches[key] = doc
         self.products = {p["name"]: p for p in self.db.products.find({})}
-        for login in STAFF:
-            self.staff[login] = self.login(login)
-        return self
+        self.staff = {login: self.login(login) for login in STAFF}
 
-    def _terminate_all(self, wait=15.0):
-        """TERM every process of the stack at once and wait until each is
-        really gone (reaped), so stack.sh stop has nothing left to wait for
-        (this sandbox's PID 1 reaps orphans only every second or so, and
-        stack.sh waits up to 5 s per program for a zombie)."""
-        pids = []
-        # Every program stack.sh started (each has a PID file), new ones too.
-        for f in sorted((self.stack.dir / "run").glob("*.pid")):
-            try:
-                pids += self.stack.pids(f.stem)
-            except (OSError, ValueError):
-                pass
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and any(pid_exists(p) for p in pids):
-            time.sleep(0.05)
-
-    def stop(self, failed=False):
-        try:
-            self._terminate_all()
-            self.stack.stack_sh("stop", timeout=60, check=False)
-        finally:
-            if self._mongo is not None:
-                self._mongo.close()
-            self.tg.stop()
-            if failed:
-                conftest._log_report.append(f"[{self.name}] stack dir {self.tmp}")
-                conftest._log_report.extend(conftest._collect_log_tails(self.tmp))
-            shutil.rmtree(self.tmp, ignore_errors=True)
-
-    @property
-    def dir(self):
-        return self.stack.dir
+    def __getattr__(self, name):
+        return getattr(self.stack, name)
 
     # --------------------------------------------------------- people
 
@@ -350,39 +249,6 @@ class OrdersStack:
 
 _DROP = object()  # body(field=DROP) leaves a default field out
 DROP = _DROP
-
-
-@contextmanager
-def private_stack(request, name, env=None):
-    """A started OrdersStack; env adds settings for its programs."""
-    st = OrdersStack(name)
-    st.stack.env.update(env or {})
-    failed_before = request.session.testsfailed
-    try:
-        st.start()
-    except BaseException:
-        st.stop(failed=True)
-        raise
-    try:
-        yield st
-    finally:
-        st.stop(failed=request.session.testsfailed > failed_before)
-
-
-def wait_until(pred, timeout=5.0, interval=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-def pid_exists(pid):
-    """True while the process exists at all, zombies included (what
-    stack.sh's kill -0 sees)."""
-    return os.path.exists(f"/proc/{pid}")
 
 
 # ------------------------------------------------------------ subscribers

@@ -9,20 +9,17 @@ data/demo.json."""
 
 import json
 import secrets
-import shutil
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import pytest
 
-import conftest
-from conftest import Client, Stack, _free_ports
+from harness import DEMO_PATH, private_stack
 from orders_helpers import (ALL_DAY, DAYS, EventSource, WebSocketSub, cookie_value, fresh_ip,
                             fresh_telegram_id, init_data, next_event)
 
-DEMO = json.loads((conftest.DEMO_PATH).read_text(encoding="utf-8"))
+DEMO = json.loads(DEMO_PATH.read_text(encoding="utf-8"))
 STAFF = {s["login"]: s for s in DEMO["staff"]}
 BRANCH_NAME = {b["key"]: b["name"] for b in DEMO["branches"]}
 CATEGORY_NAME = {c["key"]: c["name"] for c in DEMO["categories"]}
@@ -36,7 +33,7 @@ CHILDREN = 3
 class AdminStack:
     def __init__(self, stack):
         self.stack = stack
-        self.api = Client("127.0.0.1", stack.port)
+        self.api = stack.api
         self.who = {}
 
     # ------------------------------------------------------------ HTTP
@@ -90,16 +87,8 @@ class AdminStack:
 
 @pytest.fixture(scope="module")
 def a(request):
-    port, db_port = _free_ports(2)
-    tmp = tempfile.mkdtemp(prefix="oshxona-admin-")
-    stack = Stack(port, db_port, tmp)
-    stack.env.update(RATE_LIMIT_API="1000000", RATE_LIMIT_ORDERS="1000000",
-                     FCGI_CHILDREN=str(CHILDREN))
-    failed_before = request.session.testsfailed
-    started = False
-    try:
-        stack.stack_sh("start", timeout=180)
-        started = True
+    with private_stack(request, "admin", children=CHILDREN,
+                       env=dict(RATE_LIMIT_API="1000000", RATE_LIMIT_ORDERS="1000000")) as stack:
         st = AdminStack(stack)
         for name in STAFF:
             st.who[name] = st.login(name)
@@ -112,12 +101,6 @@ def a(request):
         by_name = {b["name"]: b["_id"] for b in branches}
         st.branch = {k: by_name[n] for k, n in BRANCH_NAME.items()}
         yield st
-    finally:
-        stack.stack_sh("stop", timeout=60, check=False)
-        if not started or request.session.testsfailed > failed_before:
-            conftest._log_report.append(f"[admin] stack dir {tmp}")
-            conftest._log_report.extend(conftest._collect_log_tails(tmp))
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def assert_error(r, status, field=None):
@@ -396,7 +379,7 @@ def _stored_image(a):
     recorded as it records one (only recorded uploads are ever deleted)."""
     name = f"{secrets.token_hex(16)}.jpg"
     (a.stack.dir / "media" / name).write_bytes(b"\xff\xd8\xff test")
-    conftest.Mongo(a.stack.db_port).insert("uploads", [{"_id": name, "storage": "local"}])
+    a.stack.db.uploads.insert_one({"_id": name, "storage": "local"})
     return {"url": f"/media/{name}", "publicId": name}
 
 

@@ -24,8 +24,8 @@ import pytest
 
 from playwright.sync_api import sync_playwright
 
-from orders_helpers import (ALL_DAY, ROOT, STAFF, EventSource, next_event, pid_exists,
-                            private_stack, tashkent_day, wait_until)
+from harness import ROOT, pid_exists, private_stack, wait_until
+from orders_helpers import ALL_DAY, STAFF, EventSource, OrdersStack, next_event, tashkent_day
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -71,7 +71,7 @@ def built():
 
 @pytest.fixture(scope="module")
 def rt(request, built):
-    with private_stack(request, "admin-browser") as st:
+    with private_stack(request, "admin-browser", OrdersStack) as st:
         yield st
 
 

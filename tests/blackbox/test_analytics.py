@@ -7,7 +7,7 @@ The month is generated straight into the database in the shape the orders
 program writes (checked against a real order placed through the API):
 three branches, thousands of orders, cancellations, orders still open in
 the last days, orders at 23:59:59.999 and 00:00:00.000 Tashkent time, and a
-product renamed mid-month. A private stack (orders_helpers.private_stack).
+product renamed mid-month. A private stack (harness.private_stack).
 """
 
 import csv
@@ -20,16 +20,14 @@ import subprocess
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from bson import Int64, ObjectId
 
-from conftest import ROOT
-from orders_helpers import private_stack
+from harness import BIN, private_stack
+from orders_helpers import OrdersStack
 
-# As scripts/stack.sh: OSHXONA_BIN runs the suite against another build (ASan).
-JOB = Path(os.environ.get("OSHXONA_BIN") or ROOT / "build" / "bin") / "analytics-rollup"
+JOB = BIN / "analytics-rollup"
 TASHKENT = timezone(timedelta(hours=5))
 UTC = timezone.utc
 TYPES = ("delivery", "pickup", "dine_in")
@@ -251,7 +249,7 @@ class Analytics:
 @pytest.fixture(scope="module")
 def an(request):
     tmp = tempfile.mkdtemp(prefix="oshx-an-")
-    with private_stack(request, "analytics") as st:
+    with private_stack(request, "analytics", OrdersStack) as st:
         a = Analytics(st, tmp)
         rng = random.Random(13)
         third = st.new_branch(name="Oshxona Sergeli")

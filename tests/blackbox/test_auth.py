@@ -17,16 +17,14 @@ import tempfile
 import time
 import urllib.parse
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
-import pymongo
 from bson import ObjectId
 import pytest
 
-from conftest import ROOT, Client, Stack, _free_ports
+from harness import BIN, DEMO_PATH, TEST_BOT_TOKEN, private_stack
 
-BOT_TOKEN = "1234567890:AAE-oshxona-test-token-0123456789abcd"
-DEMO = json.loads((ROOT / "data" / "demo.json").read_text(encoding="utf-8"))
+BOT_TOKEN = TEST_BOT_TOKEN
+DEMO = json.loads(DEMO_PATH.read_text(encoding="utf-8"))
 STAFF = {s["login"]: s for s in DEMO["staff"]}
 _ip_counter = [0]
 
@@ -82,17 +80,9 @@ def me(api, headers):
     return api.request("GET", "/api/auth/me", headers=headers)
 
 
-@pytest.fixture(scope="module")
-def db(stack):
-    c = pymongo.MongoClient(f"mongodb://127.0.0.1:{stack.db_port}/", serverSelectionTimeoutMS=5000)
-    yield c["oshxona"]
-    c.close()
-
-
 def staff_tool(stack, *args, password=None):
-    env = dict(stack.env, MONGODB_URI=f"mongodb://127.0.0.1:{stack.db_port}/oshxona",
-               OSHXONA_ENV_FILE="/dev/null")
-    return subprocess.run([str(ROOT / "build" / "bin" / "oshxona-staff"), *args], env=env,
+    env = dict(stack.env, MONGODB_URI=stack.uri, OSHXONA_ENV_FILE="/dev/null")
+    return subprocess.run([str(BIN / "oshxona-staff"), *args], env=env,
                           input=(password + "\n") if password else "", text=True,
                           capture_output=True, timeout=60)
 
@@ -164,15 +154,15 @@ def test_sixth_failed_login_from_an_address_is_429(api):
     assert login(api, "owner", STAFF["owner"]["password"]).status == 200
 
 
-def test_sixth_failed_login_on_an_account_is_429_from_any_address(api, db):
+def test_sixth_failed_login_on_an_account_is_429_from_any_address(api, mongo):
     for i in range(5):
         assert login(api, "yunusobod", f"wrong-{i}").status == 401
     r = login(api, "yunusobod", STAFF["yunusobod"]["password"])
     assert r.status == 429 and int(r.header("Retry-After")) > 0, r
     # The failures are documents in the database: every process and host
     # sees the same count.
-    assert db.login_attempts.count_documents({"key": "login-account:yunusobod"}) == 5
-    db.login_attempts.delete_many({"key": "login-account:yunusobod"})
+    assert mongo.login_attempts.count_documents({"key": "login-account:yunusobod"}) == 5
+    mongo.login_attempts.delete_many({"key": "login-account:yunusobod"})
     assert login(api, "yunusobod", STAFF["yunusobod"]["password"]).status == 200
 
 
@@ -294,7 +284,7 @@ def telegram(api, body):
     return post_json(api, "/api/auth/telegram", body)
 
 
-def test_telegram_initdata_signs_in_and_session_works(api, db):
+def test_telegram_initdata_signs_in_and_session_works(api, mongo):
     r = telegram(api, {"initData": init_data(user_id=880001)})
     assert r.status == 200, r
     user = r.json["user"]
@@ -308,14 +298,14 @@ def test_telegram_initdata_signs_in_and_session_works(api, db):
     assert m.status == 200 and m.json["kind"] == "customer", m
     assert m.json["user"]["id"] == user["id"]
     # The database holds a hash of the id, never the id.
-    assert db.sessions.count_documents({"_id": sid}) == 0
-    assert db.sessions.count_documents({"userId": ObjectId(user["id"])}) == 1
+    assert mongo.sessions.count_documents({"_id": sid}) == 0
+    assert mongo.sessions.count_documents({"userId": ObjectId(user["id"])}) == 1
 
 
-def test_telegram_same_user_twice_is_one_user(api, db):
+def test_telegram_same_user_twice_is_one_user(api, mongo):
     for _ in range(2):
         assert telegram(api, {"initData": init_data(user_id=880002, extra={"query_id": os.urandom(6).hex()})}).status == 200
-    assert db.users.count_documents({"telegramId": 880002}) == 1
+    assert mongo.users.count_documents({"telegramId": 880002}) == 1
 
 
 @pytest.mark.parametrize("case", ["byte", "hash", "missing hash", "old", "future", "other bot",
@@ -372,17 +362,17 @@ def customer_session(api, user_id):
     return sid, ObjectId(r.json["user"]["id"])
 
 
-def test_session_touch_at_most_once_a_day(api, db):
+def test_session_touch_at_most_once_a_day(api, mongo):
     sid, uid = customer_session(api, 880010)
     headers = {"Cookie": f"oshxona_sid={sid}"}
     for _ in range(5):
         r = me(api, headers)
         assert r.status == 200 and not r.header_all("Set-Cookie"), r
-    doc = db.sessions.find_one({"userId": uid})
+    doc = mongo.sessions.find_one({"userId": uid})
     assert doc["touches"] == 0
     # A day later the next request refreshes it, once.
     day_ago = datetime.now(timezone.utc) - timedelta(hours=25)
-    db.sessions.update_one({"_id": doc["_id"]}, {"$set": {"touchedAt": day_ago,
+    mongo.sessions.update_one({"_id": doc["_id"]}, {"$set": {"touchedAt": day_ago,
                                                          "expiresAt": day_ago + timedelta(days=30)}})
     r = me(api, headers)
     assert r.status == 200
@@ -390,18 +380,18 @@ def test_session_touch_at_most_once_a_day(api, db):
     assert f"Max-Age={30 * 24 * 3600}" in attrs
     for _ in range(5):
         assert me(api, headers).status == 200
-    doc = db.sessions.find_one({"_id": doc["_id"]})
+    doc = mongo.sessions.find_one({"_id": doc["_id"]})
     assert doc["touches"] == 1
     left = doc["expiresAt"].replace(tzinfo=timezone.utc) - datetime.now(timezone.utc)
     assert timedelta(days=29, hours=23) < left <= timedelta(days=30)
 
 
-def test_session_past_30_days_is_refused(api, db):
+def test_session_past_30_days_is_refused(api, mongo):
     sid, uid = customer_session(api, 880011)
     headers = {"Cookie": f"oshxona_sid={sid}"}
     assert me(api, headers).status == 200
     past = datetime.now(timezone.utc) - timedelta(days=31)
-    db.sessions.update_one({"userId": uid}, {"$set": {"createdAt": past, "touchedAt": past,
+    mongo.sessions.update_one({"userId": uid}, {"$set": {"createdAt": past, "touchedAt": past,
                                                      "expiresAt": past + timedelta(days=30)}})
     assert me(api, headers).status == 401
 
@@ -424,23 +414,23 @@ def test_bad_session_cookies_are_401(api, cookie):
     assert r.json["success"] is False
 
 
-def test_purge_job_deletes_only_expired(api, stack, db):
+def test_purge_job_deletes_only_expired(api, stack, mongo):
     sid, uid = customer_session(api, 880013)
     live, dead = customer_session(api, 880014)
     past = datetime.now(timezone.utc) - timedelta(days=1)
-    db.sessions.update_one({"userId": dead}, {"$set": {"expiresAt": past}})
+    mongo.sessions.update_one({"userId": dead}, {"$set": {"expiresAt": past}})
     lockdir = tempfile.mkdtemp()
     try:
-        env = dict(stack.env, MONGODB_URI=f"mongodb://127.0.0.1:{stack.db_port}/oshxona",
-                   OSHXONA_ENV_FILE="/dev/null", OSHXONA_LOCK_DIR=lockdir)
-        p = subprocess.run([str(ROOT / "build" / "bin" / "purge-expired")], env=env,
+        env = dict(stack.env, MONGODB_URI=stack.uri, OSHXONA_ENV_FILE="/dev/null",
+                   OSHXONA_LOCK_DIR=lockdir)
+        p = subprocess.run([str(BIN / "purge-expired")], env=env,
                            capture_output=True, text=True, timeout=60)
         assert p.returncode == 0, p.stderr
     finally:
         shutil.rmtree(lockdir)
-    assert db.sessions.count_documents({"userId": dead}) == 0
-    assert db.sessions.count_documents({"userId": uid}) == 1
-    assert db.sessions.count_documents({"expiresAt": {"$lte": datetime.now(timezone.utc)}}) == 0
+    assert mongo.sessions.count_documents({"userId": dead}) == 0
+    assert mongo.sessions.count_documents({"userId": uid}) == 1
+    assert mongo.sessions.count_documents({"expiresAt": {"$lte": datetime.now(timezone.utc)}}) == 0
 
 
 # ------------------------------------------------------------------- CORS
@@ -487,21 +477,14 @@ PROD_LIMIT = 20
 
 
 @pytest.fixture(scope="module")
-def prod():
+def prod(request):
     """A second stack with NODE_ENV=production and a lowered general limit."""
-    port, db_port = _free_ports(2)
-    d = tempfile.mkdtemp(prefix="oshxona-prod-")
-    st = Stack(port, db_port, d)
-    st.env.update(NODE_ENV="production", JWT_SECRET="j" * 40, SESSION_SECRET="s" * 40,
-                  BOT_TOKEN=BOT_TOKEN, RATE_LIMIT_API=str(PROD_LIMIT), RATE_LIMIT_ORDERS="10",
-                  ADMIN_PANEL_URL="https://admin.oshxona.example",
-                  USER_FRONTEND_URL="https://oshxona.example")
-    try:
-        st.stack_sh("start", timeout=180)
-        yield st, Client("127.0.0.1", port)
-    finally:
-        st.stack_sh("stop", check=False)
-        shutil.rmtree(d, ignore_errors=True)
+    with private_stack(request, "prod", env=dict(
+            NODE_ENV="production", JWT_SECRET="j" * 40, SESSION_SECRET="s" * 40,
+            BOT_TOKEN=BOT_TOKEN, RATE_LIMIT_API=str(PROD_LIMIT), RATE_LIMIT_ORDERS="10",
+            ADMIN_PANEL_URL="https://admin.oshxona.example",
+            USER_FRONTEND_URL="https://oshxona.example")) as st:
+        yield st, st.api
 
 
 def test_production_cookies_are_secure(prod):

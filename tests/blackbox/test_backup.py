@@ -7,29 +7,29 @@ import subprocess
 import pytest
 from bson import ObjectId
 
-from conftest import ROOT
-from orders_helpers import private_stack
+from harness import BIN, private_stack
+from orders_helpers import OrdersStack
 
-BIN = ROOT / "build" / "bin" / "oshxona-backup"
+BACKUP = BIN / "oshxona-backup"
 
 
 @pytest.fixture(scope="module")
 def source(request):
-    with private_stack(request, "backup-src") as st:
+    with private_stack(request, "backup-src", OrdersStack) as st:
         yield st
 
 
 @pytest.fixture(scope="module")
 def target(request, source):
-    with private_stack(request, "backup-dst") as st:
+    with private_stack(request, "backup-dst", OrdersStack) as st:
         yield st
 
 
 def backup(st, *args):
     env = dict(os.environ, OSHXONA_ENV_FILE="/dev/null",
-               MONGODB_URI=f"mongodb://127.0.0.1:{st.stack.db_port}/oshxona")
+               MONGODB_URI=st.uri)
     env.pop("LOG_DIR", None)
-    return subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True,
+    return subprocess.run([str(BACKUP), *args], env=env, capture_output=True, text=True,
                           timeout=120)
 
 

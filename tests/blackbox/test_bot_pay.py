@@ -13,25 +13,16 @@ import base64
 import pytest
 
 from bot_helpers import BotStack, Chat
-from orders_helpers import cookie_value, fresh_telegram_id, init_data, wait_until
+from harness import private_stack, wait_until
+from orders_helpers import cookie_value, fresh_telegram_id, init_data
 from test_payments import (CLICK_CHECKOUT, CLICK_SERVICE, PAY_ENV, PAYME_CHECKOUT,
                            PAYME_MERCHANT, create, payme, payme_id, result)
 
 
 @pytest.fixture(scope="module")
 def bot(request):
-    st = BotStack("botpay")
-    st.stack.env.update(PAY_ENV)
-    failed_before = request.session.testsfailed
-    try:
-        st.start()
-    except BaseException:
-        st.stop(failed=True)
-        raise
-    try:
+    with private_stack(request, "botpay", BotStack, env=PAY_ENV) as st:
         yield st
-    finally:
-        st.stop(failed=request.session.testsfailed > failed_before)
 
 
 @pytest.fixture(autouse=True)

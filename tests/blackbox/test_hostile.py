@@ -14,13 +14,11 @@ test here failed before its fix.
 """
 
 import json
-import shutil
-import tempfile
 import time
 
 import pytest
 
-from conftest import Client, Stack, _free_ports
+from harness import private_stack
 from test_auth import STAFF, fresh_ip, init_data, login, telegram
 
 LOGIN = "/api/auth/login"
@@ -187,17 +185,10 @@ LOW_LIMIT = 5
 
 
 @pytest.fixture(scope="module")
-def limited():
-    port, db_port = _free_ports(2)
-    d = tempfile.mkdtemp(prefix="oshxona-hostile-")
-    st = Stack(port, db_port, d)
-    st.env.update(RATE_LIMIT_API=str(LOW_LIMIT), RATE_LIMIT_ORDERS="10")
-    try:
-        st.stack_sh("start", timeout=180)
-        yield st, Client("127.0.0.1", port)
-    finally:
-        st.stack_sh("stop", check=False)
-        shutil.rmtree(d, ignore_errors=True)
+def limited(request):
+    with private_stack(request, "hostile",
+                       env=dict(RATE_LIMIT_API=str(LOW_LIMIT), RATE_LIMIT_ORDERS="10")) as st:
+        yield st, st.api
 
 
 def test_general_limit_429_logs_no_uninitialized_variable(limited):
@@ -246,4 +237,4 @@ def test_account_limit_spares_the_right_password_from_a_known_place(api, mongo):
             assert login(api, name, f"wrong-known-{i}", known).status == 401
         assert login(api, name, pw, known).status == 429
     finally:
-        mongo.delete("login_attempts", {"key": f"login-account:{name}"})
+        mongo.login_attempts.delete_many({"key": f"login-account:{name}"})

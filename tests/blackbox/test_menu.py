@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from bson import ObjectId
 
 DEMO = json.loads((Path(__file__).resolve().parents[2] / "data" / "demo.json").read_text("utf-8"))
 CATEGORY_KEYS = [c["key"] for c in DEMO["categories"] if c.get("isActive")]
@@ -41,19 +42,19 @@ def hidden_extras(mongo):
     """An inactive branch and an inactive category written straight into the
     database (the demo data has none): neither may ever be listed. sortOrder
     0 would put the category first if it leaked."""
-    branch_id, cat_id = mongo.new_id(), mongo.new_id()
-    mongo.insert("branches", [{
+    branch_id, cat_id = ObjectId(), ObjectId()
+    mongo.branches.insert_one({
         "_id": branch_id, "name": "AAA Yopiq filial (test)", "nameRu": "Закрытый филиал",
         "address": "-", "phone": "-", "deliveryFee": 1, "minOrder": 1,
         "isOpen": True, "isActive": False,
-    }])
-    mongo.insert("categories", [{
+    })
+    mongo.categories.insert_one({
         "_id": cat_id, "name": "AAA Yopiq (test)", "nameRu": "Скрыто", "sortOrder": 0,
         "isActive": False,
-    }])
-    yield {"branch": branch_id, "category": cat_id}
-    mongo.delete("branches", {"_id": branch_id})
-    mongo.delete("categories", {"_id": cat_id})
+    })
+    yield {"branch": str(branch_id), "category": str(cat_id)}
+    mongo.branches.delete_many({"_id": branch_id})
+    mongo.categories.delete_many({"_id": cat_id})
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +195,7 @@ def test_product_id_is_case_insensitive_hex(api, all_products):
 
 
 def test_inactive_product_by_id_is_404(api, demo, mongo):
-    docs = mongo.find("products", {"isActive": False})
+    docs = list(mongo.products.find({"isActive": False}))
     assert sorted(d["name"] for d in docs) == sorted(p["name"] for p in demo.inactive_products)
     assert docs, "demo data has no inactive product to test with"
     for d in docs:

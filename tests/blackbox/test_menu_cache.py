@@ -7,32 +7,23 @@ import subprocess
 import tempfile
 from datetime import datetime, timezone
 
-import pymongo
 import pytest
 from bson import ObjectId
 
-from conftest import ROOT, Client, Stack, _free_ports
+from harness import BIN, private_stack
 
 
 @pytest.fixture(scope="module")
-def private():
-    port, db_port = _free_ports(2)
-    d = tempfile.mkdtemp(prefix="oshxona-cache-")
-    st = Stack(port, db_port, d)
-    st.env["FCGI_CHILDREN"] = "3"
-    st.stack_sh("start", timeout=180)
-    db = pymongo.MongoClient(f"mongodb://127.0.0.1:{db_port}/", serverSelectionTimeoutMS=5000)
-    yield st, Client("127.0.0.1", port), db["oshxona"]
-    db.close()
-    st.stack_sh("stop", check=False)
-    shutil.rmtree(d, ignore_errors=True)
+def private(request):
+    with private_stack(request, "cache", children=3) as st:
+        yield st, st.api, st.db
 
 
 def menu_sync(st, lockdir):
-    env = dict(st.env, MONGODB_URI=f"mongodb://127.0.0.1:{st.db_port}/oshxona",
+    env = dict(st.env, MONGODB_URI=st.uri,
                OSHXONA_ENV_FILE="/dev/null", OSHXONA_LOCK_DIR=lockdir,
                MENU_CACHE_DIR=str(st.dir / "cache"), LOG_FILE=str(st.dir / "logs" / "cron.log"))
-    p = subprocess.run([str(ROOT / "build" / "bin" / "menu-sync")], env=env,
+    p = subprocess.run([str(BIN / "menu-sync")], env=env,
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     return (st.dir / "logs" / "cron.log").read_text() if (st.dir / "logs" / "cron.log").exists() else ""

@@ -3,10 +3,7 @@ refused at start with the command that migrates it; that command copies
 every collection with its indexes into the PostgreSQL store, and the stack
 then serves the old data."""
 
-import shutil
 import subprocess
-import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,7 +11,7 @@ import pymongo
 import pytest
 from bson import Int64, ObjectId
 
-from conftest import ROOT, Client, Stack, _free_ports
+from harness import ROOT, connect, free_ports, private_stack
 
 
 def old_store(stack_dir, port):
@@ -28,7 +25,7 @@ def old_store(stack_dir, port):
                           "--telemetry=disable", "--log-level=warn"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        client = pymongo.MongoClient(f"mongodb://127.0.0.1:{port}/", serverSelectionTimeoutMS=20000)
+        client = connect(port, serverSelectionTimeoutMS=20000)
         db = client["oshxona"]
         now = datetime.now(timezone.utc).replace(microsecond=0)
         cat = {"_id": ObjectId(), "name": "Eski taomlar", "nameRu": "Старые блюда",
@@ -48,15 +45,11 @@ def old_store(stack_dir, port):
 
 
 @pytest.fixture(scope="module")
-def legacy():
-    port, db_port, side = _free_ports(3)
-    d = tempfile.mkdtemp(prefix="oshxona-migrate-")
-    st = Stack(port, db_port, d)
-    st.env["MIGRATE_PORT"] = str(side)
-    cat, orders = old_store(d, side)
-    yield st, cat, orders
-    st.stack_sh("stop", check=False)
-    shutil.rmtree(d, ignore_errors=True)
+def legacy(request):
+    (side,) = free_ports(1)
+    with private_stack(request, "migrate", start=False, env=dict(MIGRATE_PORT=str(side))) as st:
+        cat, orders = old_store(st.dir, side)
+        yield st, cat, orders
 
 
 def test_old_store_is_refused_with_how_to_migrate(legacy):
@@ -73,8 +66,7 @@ def test_migrate_copies_everything_then_the_stack_serves_it(legacy):
     assert "1500 documents" in p.stdout, p.stdout
     assert (st.dir / "data" / "ferretdb.sqlite-migrated").is_dir()
     st.stack_sh("start", timeout=180)
-    db = pymongo.MongoClient(f"mongodb://127.0.0.1:{st.db_port}/",
-                             serverSelectionTimeoutMS=10000, tz_aware=True)["oshxona"]
+    db = st.mongo(serverSelectionTimeoutMS=10000, tz_aware=True)
     assert db.categories.find_one({"_id": cat["_id"]}) == cat
     copied = {d["_id"]: d for d in db.orders.find({})}
     assert len(copied) == len(orders)
@@ -85,8 +77,7 @@ def test_migrate_copies_everything_then_the_stack_serves_it(legacy):
     with pytest.raises(pymongo.errors.DuplicateKeyError):
         db.staff.insert_one({"login": "eski", "role": "operator", "isActive": True})
     # The API reads the old catalogue (the demo data was not loaded over it).
-    api = Client("127.0.0.1", st.port)
-    r = api.get("/api/categories")
+    r = st.api.get("/api/categories")
     assert r.status == 200, r
     assert [c["name"] for c in r.json["data"]] == ["Eski taomlar"]
     # And oshxona-init made its GIN indexes on the migrated tables.

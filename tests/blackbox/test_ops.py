@@ -1,7 +1,7 @@
 """Operations: request ids through nginx, the programs' logs and back; the
 Prometheus metrics on the loopback ops socket (fcgi-apps/metrics).
 
-A private stack of its own (orders_helpers.private_stack): the counters
+A private stack of its own (harness.private_stack): the counters
 are compared before and after, so nothing else may send requests to it.
 """
 
@@ -16,12 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from bson import ObjectId
 
-from orders_helpers import EventSource, private_stack, wait_until
+from harness import private_stack, wait_until
+from orders_helpers import EventSource, OrdersStack
 
 
 @pytest.fixture(scope="module")
 def o(request):
-    with private_stack(request, "ops") as st:
+    with private_stack(request, "ops", OrdersStack) as st:
         yield st
 
 

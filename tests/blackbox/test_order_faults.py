@@ -18,14 +18,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from bson import ObjectId
 
-from orders_helpers import EventSource, next_event, private_stack, status_text, wait_until
+from harness import private_stack, wait_until
+from orders_helpers import EventSource, OrdersStack, next_event, status_text
 
 LEASE_S = 10  # lib/order.c ORDER_IDEM_LEASE_MS
 
 
 @pytest.fixture(scope="module")
 def fs(request):
-    with private_stack(request, "faults") as st:
+    with private_stack(request, "faults", OrdersStack) as st:
         yield st
 
 

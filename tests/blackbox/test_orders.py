@@ -1,6 +1,6 @@
 """Orders: placing, pricing, reading, the kitchen's status flow, and what
 must stay exact under concurrent clients (order numbers, status changes,
-idempotency keys) — against a private stack (orders_helpers.private_stack)
+idempotency keys) — against a private stack (harness.private_stack)
 with four FastCGI children per program, so parallel requests really are
 parallel."""
 
@@ -13,12 +13,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from bson import ObjectId
 
-from orders_helpers import ALL_DAY, DAYS, DROP, TASHKENT, private_stack, tashkent_day
+from harness import private_stack
+from orders_helpers import ALL_DAY, DAYS, DROP, TASHKENT, OrdersStack, tashkent_day
 
 
 @pytest.fixture(scope="module")
 def o(request):
-    with private_stack(request, "orders") as st:
+    with private_stack(request, "orders", OrdersStack) as st:
         yield st
 
 

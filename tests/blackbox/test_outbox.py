@@ -26,13 +26,10 @@ from pathlib import Path
 import pytest
 from bson import ObjectId
 from bson.int64 import Int64
-from pymongo import MongoClient
 
 from fake_telegram import FakeTelegram
+from harness import BIN, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-# As scripts/stack.sh: OSHXONA_BIN runs the suite against another build.
-BIN = Path(os.environ.get("OSHXONA_BIN") or ROOT / "build" / "bin")
 PROBE = BIN / "notify-probe"
 JOB = BIN / "outbox-retry"
 TOKEN = "987654321:AAF-outbox-fake-token-0123456789xyz"
@@ -75,10 +72,7 @@ def binaries():
 
 @pytest.fixture(scope="module")
 def db(stack):
-    client = MongoClient(f"mongodb://127.0.0.1:{stack.db_port}/oshxona", tz_aware=True,
-                         serverSelectionTimeoutMS=10000, socketTimeoutMS=30000)
-    yield client["oshxona"]
-    client.close()
+    return stack.mongo(tz_aware=True, serverSelectionTimeoutMS=10000)
 
 
 @pytest.fixture(autouse=True)
@@ -113,7 +107,7 @@ class Runner:
         for k in ("LOG_FILE", "EXTERNAL_DB", "NODE_ENV"):
             self.env.pop(k, None)
         self.env.update(
-            MONGODB_URI=f"mongodb://127.0.0.1:{stack.db_port}/oshxona",
+            MONGODB_URI=stack.uri,
             OSHXONA_ENV_FILE="/dev/null",
             OSHXONA_LOCK_DIR=str(scratch),
             BOT_TOKEN=TOKEN,

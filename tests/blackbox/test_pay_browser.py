@@ -22,7 +22,8 @@ import urllib.parse
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from orders_helpers import ROOT, Customer, cookie_value, fresh_telegram_id, init_data, private_stack
+from harness import ROOT, private_stack
+from orders_helpers import Customer, OrdersStack, cookie_value, fresh_telegram_id, init_data
 from test_admin_browser import Panel
 from test_payments import (CLICK_CHECKOUT, PAY_ENV, PAYME_CHECKOUT, create, payme, payme_id,
                            result)
@@ -45,7 +46,7 @@ def rt(request):
             subprocess.run(["npm", "run", "-s", "build"], cwd=web, check=True, timeout=300,
                            stdout=subprocess.DEVNULL)
     ART.mkdir(parents=True, exist_ok=True)
-    with private_stack(request, "pay-browser", PAY_ENV) as st:
+    with private_stack(request, "pay-browser", OrdersStack, env=PAY_ENV) as st:
         yield st
 
 

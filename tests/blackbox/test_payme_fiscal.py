@@ -12,7 +12,8 @@ name and price the server stored when it was placed.
 import pytest
 from bson import ObjectId
 
-from orders_helpers import private_stack, wait_until
+from harness import private_stack, wait_until
+from orders_helpers import OrdersStack
 from test_payments import PAY_ENV, account, create, error, payme, payme_id, result, tiyin
 
 CODES = {
@@ -24,7 +25,7 @@ CODES = {
 
 @pytest.fixture(scope="module")
 def ps(request):
-    with private_stack(request, "fiscal", PAY_ENV) as st:
+    with private_stack(request, "fiscal", OrdersStack, env=PAY_ENV) as st:
         yield st
 
 

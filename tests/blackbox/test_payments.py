@@ -13,22 +13,17 @@ shows what an unconfigured server answers.
 import base64
 import hashlib
 import json
-import os
 import subprocess
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from bson import ObjectId
 
-from conftest import ROOT
-from orders_helpers import EventSource, next_event, private_stack, status_text, wait_until
-
-# As scripts/stack.sh: OSHXONA_BIN runs the suite against another build.
-BIN = Path(os.environ.get("OSHXONA_BIN") or ROOT / "build" / "bin")
+from harness import BIN, private_stack, wait_until
+from orders_helpers import EventSource, OrdersStack, next_event, status_text
 
 PAYME_MERCHANT = "5e730e8e0b852a417aa49ceb"
 PAYME_KEY = "test-payme-key-&8Qz#uV1"
@@ -51,7 +46,7 @@ PAY_ENV = dict(
 
 @pytest.fixture(scope="module")
 def ps(request):
-    with private_stack(request, "payments", PAY_ENV) as st:
+    with private_stack(request, "payments", OrdersStack, env=PAY_ENV) as st:
         yield st
 
 

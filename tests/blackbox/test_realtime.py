@@ -3,7 +3,7 @@ hear about orders through Nchan (EventSource and WebSocket, authorized by
 the chanauth FastCGI program through auth_request), and customers who
 signed in through Telegram get a message for every status change, through
 the outbox when the Bot API is away. Runs on its own private stack
-(orders_helpers.private_stack): one test stops a FastCGI program."""
+(harness.private_stack): one test stops a FastCGI program."""
 
 import os
 import shutil
@@ -14,15 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from orders_helpers import (ROOT, EventSource, WebSocketSub, next_event, no_event,
-                            pid_exists, private_stack, status_text, wait_until)
+from harness import BIN, pid_exists, private_stack, wait_until
+from orders_helpers import (EventSource, OrdersStack, WebSocketSub, next_event, no_event,
+                            status_text)
 
 DELAY_MAX = 1.0  # seconds from the HTTP answer to the event at a subscriber
 
 
 @pytest.fixture(scope="module")
 def rt(request):
-    with private_stack(request, "realtime") as st:
+    with private_stack(request, "realtime", OrdersStack) as st:
         yield st
 
 
@@ -367,12 +368,11 @@ def test_telegram_cancel_by_customer_is_told_too(rt):
 
 
 def _run_outbox_retry(rt, lockdir):
-    env = dict(rt.stack.env,
-               MONGODB_URI=f"mongodb://127.0.0.1:{rt.stack.db_port}/oshxona",
+    env = dict(rt.stack.env, MONGODB_URI=rt.uri,
                OSHXONA_ENV_FILE="/dev/null", OSHXONA_LOCK_DIR=lockdir,
                NCHAN_PUBLISH_SOCKET=str(rt.dir / "run" / "nchan-publish.sock"),
                LOG_FILE=str(rt.dir / "logs" / "outbox-retry.log"))
-    p = subprocess.run([str(ROOT / "build" / "bin" / "outbox-retry")], env=env,
+    p = subprocess.run([str(BIN / "outbox-retry")], env=env,
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, (p.stdout, p.stderr)
     return p

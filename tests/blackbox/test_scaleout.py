@@ -15,9 +15,8 @@ import tempfile
 
 import pytest
 
-import conftest
-from conftest import ROOT, _free_ports
-from orders_helpers import EventSource, OrdersStack, WebSocketSub, next_event, wait_until
+from harness import BIN, free_ports, pid_alive, private_stack, wait_until
+from orders_helpers import EventSource, OrdersStack, WebSocketSub, next_event
 
 REDIS = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server missing (scripts/setup.sh)")
@@ -32,7 +31,7 @@ def is_event(name, **data):
 
 @pytest.fixture(scope="module")
 def redis_url():
-    (port,) = _free_ports(1)
+    (port,) = free_ports(1)
     d = tempfile.mkdtemp(prefix="oshxona-redis-")
     p = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                           "--appendonly", "no", "--dir", d, "--protected-mode", "yes"],
@@ -60,33 +59,20 @@ def hosts(request, redis_url):
     # database, Redis.
     shared = dict(NCHAN_REDIS_URL=redis_url, JWT_SECRET=secrets.token_hex(32),
                   SESSION_SECRET=secrets.token_hex(32))
-    failed_before = request.session.testsfailed
-    a = OrdersStack("scale-a")
-    a.stack.env.update(shared)
-    b = OrdersStack("scale-b")
     # B runs without its menu-listener: the fallback, menu-sync, is what
     # refreshes its menu.
-    b.stack.env.update(shared, EXTERNAL_DB="1", SKIP_DAEMONS="menu-listener",
-                       MONGODB_URI=f"mongodb://127.0.0.1:{a.stack.db_port}/oshxona")
-    b.stack.db_port = a.stack.db_port
-    started = []
-    try:
-        for h in (a, b):
-            h.start()
-            started.append(h)
+    with private_stack(request, "scale-a", OrdersStack, env=shared) as a, \
+            private_stack(request, "scale-b", OrdersStack, database=a.stack,
+                          env=dict(shared, SKIP_DAEMONS="menu-listener")) as b:
         yield a, b
-    finally:
-        failed = request.session.testsfailed > failed_before
-        for h in reversed(started or [a]):
-            h.stop(failed=failed)
 
 
 def menu_sync(h):
-    env = dict(h.stack.env, MONGODB_URI=f"mongodb://127.0.0.1:{h.stack.db_port}/oshxona",
+    env = dict(h.stack.env, MONGODB_URI=h.uri,
                OSHXONA_ENV_FILE="/dev/null", OSHXONA_LOCK_DIR=str(h.dir / "run"),
                MENU_CACHE_DIR=str(h.dir / "cache"), LOG_FILE=str(h.dir / "logs" / "cron.log"))
     env.pop("LOG_DIR", None)
-    p = subprocess.run([str(ROOT / "build" / "bin" / "menu-sync")], env=env,
+    p = subprocess.run([str(BIN / "menu-sync")], env=env,
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
 
@@ -176,7 +162,7 @@ def test_menu_listener_makes_the_other_host_fresh_at_once(hosts):
     publish latency, without waiting for menu-sync."""
     a, b = hosts
     (pid,) = a.stack.pids("menu-listener")
-    assert conftest.pid_alive(pid)
+    assert pid_alive(pid)
     log = a.dir / "logs" / "menu-listener.log"
     wait_until(lambda: log.exists() and "channel (re)connected" in log.read_text(),
                timeout=10, what="listener connected")

@@ -31,7 +31,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from orders_helpers import BOT_TOKEN, ROOT, init_data, fresh_telegram_id, pid_exists, private_stack, wait_until
+from harness import ROOT, pid_exists, private_stack, wait_until
+from orders_helpers import BOT_TOKEN, OrdersStack, init_data, fresh_telegram_id
 
 SHOP = ROOT / "web" / "shop"
 DIST = SHOP / "dist"
@@ -108,7 +109,7 @@ def built():
 
 @pytest.fixture(scope="module")
 def rt(request, built):
-    with private_stack(request, "shop") as st:
+    with private_stack(request, "shop", OrdersStack) as st:
         yield st
 
 

@@ -3,14 +3,12 @@ does not start a second copy, a dead program is brought back, stop ends
 exactly what start began, and the data survives a restart."""
 
 import os
-import shutil
-import tempfile
 import time
 
 import pytest
 
-from conftest import Client, Stack, _free_ports
-from conftest import pid_alive as alive
+from harness import private_stack
+from harness import pid_alive as alive
 
 NAMES = ("ferretdb", "health", "menu", "auth", "orders", "chanauth", "nginx", "menu-listener")
 # Started by stack.sh but not FastCGI programs: no supervisor, no children.
@@ -18,13 +16,9 @@ PLAIN = ("ferretdb", "nginx", "menu-listener")
 
 
 @pytest.fixture(scope="module")
-def private():
-    port, db_port = _free_ports(2)
-    d = tempfile.mkdtemp(prefix="oshxona-stack-")
-    st = Stack(port, db_port, d)
-    yield st, Client("127.0.0.1", port)
-    st.stack_sh("stop", check=False)
-    shutil.rmtree(d, ignore_errors=True)
+def private(request):
+    with private_stack(request, "stack", start=False) as st:
+        yield st, st.api
 
 
 def all_pids(st):

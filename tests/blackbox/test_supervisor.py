@@ -4,29 +4,22 @@ getting 502, a crash-looping program is restarted with a growing delay,
 and /readyz reports a program that has no live child."""
 
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 
 import pytest
 
-from conftest import ROOT, Client, Stack, _free_ports
-from conftest import pid_alive as alive
+from harness import BIN, private_stack
+from harness import pid_alive as alive
 
-SUPERVISOR = ROOT / "build" / "bin" / "fcgi-supervisor"
+SUPERVISOR = BIN / "fcgi-supervisor"
 
 
 @pytest.fixture(scope="module")
-def private():
-    port, db_port = _free_ports(2)
-    d = tempfile.mkdtemp(prefix="oshxona-sup-")
-    st = Stack(port, db_port, d)
-    st.stack_sh("start", timeout=180)
-    yield st, Client("127.0.0.1", port)
-    st.stack_sh("stop", check=False)
-    shutil.rmtree(d, ignore_errors=True)
+def private(request):
+    with private_stack(request, "sup") as st:
+        yield st, st.api
 
 
 def wait_for(cond, seconds, what):

@@ -14,24 +14,15 @@ import time
 import pytest
 from bson import ObjectId
 
-from bot_helpers import BIN, SECRET, STAFF_CHAT, STAFF_TG, BotStack, Chat
-from orders_helpers import (EventSource, fresh_telegram_id, next_event, status_text,
-                            wait_until)
+from bot_helpers import SECRET, STAFF_CHAT, STAFF_TG, BotStack, Chat
+from harness import BIN, private_stack, wait_until
+from orders_helpers import EventSource, fresh_telegram_id, next_event, status_text
 
 
 @pytest.fixture(scope="module")
 def bot(request):
-    st = BotStack("bot")
-    failed_before = request.session.testsfailed
-    try:
-        st.start()
-    except BaseException:
-        st.stop(failed=True)
-        raise
-    try:
+    with private_stack(request, "bot", BotStack) as st:
         yield st
-    finally:
-        st.stop(failed=request.session.testsfailed > failed_before)
 
 
 @pytest.fixture(autouse=True)

@@ -13,10 +13,8 @@ import hmac
 import json
 import os
 import re
-import shutil
 import struct
 import subprocess
-import tempfile
 import time
 import urllib.parse
 import zlib
@@ -24,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEMO_PATH, TEST_BOT_TOKEN, Client, Stack, _free_ports
-from fake_cloudinary import FakeCloudinary, signature
+from fake_cloudinary import signature
+from harness import DEMO_PATH, TEST_BOT_TOKEN, private_stack
 
 IMAGES = Path(__file__).resolve().parent / "images"
 GPS_MARK = b"OSHXONA-GPS-41.2995N-69.2401E"
@@ -114,33 +112,11 @@ def media_files(stack):
     return sorted(p.name for p in (stack.dir / "media").iterdir())
 
 
-def start_stack(prefix, **env):
-    port, db_port = _free_ports(2)
-    d = tempfile.mkdtemp(prefix=prefix)
-    st = Stack(port, db_port, d)
-    for k in ("CLOUDINARY_CLOUD_NAME", "CLOUDINARY_API_KEY", "CLOUDINARY_API_SECRET",
-              "CLOUDINARY_API_BASE"):
-        st.env.pop(k, None)
-    st.env.update(env)
-    st.stack_sh("start", timeout=180)
-    return st, Client("127.0.0.1", port)
-
-
-def stop_stack(st):
-    try:
-        st.stack_sh("stop", timeout=60, check=False)
-    finally:
-        shutil.rmtree(st.dir, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
-def local():
+def local(request):
     """A stack storing uploads in its own MEDIA_DIR."""
-    st, api = start_stack("oshxona-uploads-")
-    try:
-        yield st, api
-    finally:
-        stop_stack(st)
+    with private_stack(request, "uploads") as st:
+        yield st, st.api
 
 
 @pytest.fixture(scope="module")
@@ -516,18 +492,9 @@ def test_children_stay_small(local, token):
 
 
 @pytest.fixture(scope="module")
-def cloud():
-    fake = FakeCloudinary()
-    st, api = start_stack("oshxona-cloudinary-",
-                          CLOUDINARY_CLOUD_NAME=fake.cloud_name,
-                          CLOUDINARY_API_KEY=fake.api_key,
-                          CLOUDINARY_API_SECRET=fake.api_secret,
-                          CLOUDINARY_API_BASE=fake.base_url)
-    try:
-        yield st, api, fake, login(api)
-    finally:
-        stop_stack(st)
-        fake.stop()
+def cloud(request):
+    with private_stack(request, "cloudinary", cloudinary=True) as st:
+        yield st, st.api, st.cloudinary, login(st.api)
 
 
 def test_cloudinary_signed_upload(cloud, tmp):

@@ -4,13 +4,12 @@ While it is down, what the menu cache holds is still served and anything
 else answers 503 JSON promptly (never 502, never a hang); once it is back
 the same FastCGI processes serve the same data."""
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import pid_alive as alive
+from harness import pid_alive as alive
 
 CLIENT_TIMEOUT = 15  # seconds: an answer must come before this
 MENU_PATHS = ["/api/categories", "/api/branches", "/api/products?search=osh"]
