@@ -447,13 +447,23 @@ static const struct resource categories = {
 
 /* ------------------------------------------------------------ branches */
 
-/* Opening and closing a branch for good is the owners' call. */
+/*
+ * Opening and closing a branch for good is the owners' call. The staff
+ * chat receives every order with the customer's phone and address, so an
+ * operator may not point it elsewhere; the branch's manager may.
+ */
 static int
 branch_check(struct req *r, mongoc_client_t *client, const struct who *who, json_object *body)
 {
 	(void)client;
 	if (json_object_object_get_ex(body, "isActive", NULL) && strcmp(who->role, "owner") != 0) {
 		resp_error(r, 403, "Only owners may activate or deactivate a branch");
+		return -1;
+	}
+	if ((json_object_object_get_ex(body, "staffChatId", NULL) ||
+	     json_object_object_get_ex(body, "staffLanguage", NULL)) &&
+	    strcmp(who->role, "owner") != 0 && strcmp(who->role, "manager") != 0) {
+		resp_error(r, 403, "Only owners and managers may set the branch's staff chat");
 		return -1;
 	}
 	return 0;

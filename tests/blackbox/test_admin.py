@@ -214,6 +214,15 @@ def test_branch_settings_by_branch(a):
     # Only owners open or close a branch for good.
     assert_error(a.req("PATCH", f"/api/admin/branches/{chil}", {"isActive": False}, "chilonzor"),
                  403, "owner")
+    # The staff chat gets customers' phones and addresses: an operator may not
+    # point it elsewhere; the branch's manager may.
+    for body in ({"staffChatId": -1009999}, {"staffLanguage": "ru"}):
+        assert_error(a.req("PATCH", f"/api/admin/branches/{yun}", body, "yunusobod"), 403,
+                     "managers")
+    assert "staffChatId" not in a.ok("GET", f"/api/admin/branches/{yun}")
+    assert a.ok("PATCH", f"/api/admin/branches/{chil}", {"staffChatId": -1009999},
+                "chilonzor")["staffChatId"] == -1009999
+    a.ok("PATCH", f"/api/admin/branches/{chil}", {"staffChatId": None}, "chilonzor")
     # Staff see only their branches.
     assert [b["_id"] for b in a.ok("GET", "/api/admin/branches", who="chilonzor")] == [chil]
     assert {b["_id"] for b in a.ok("GET", "/api/admin/branches")} >= {chil, yun}
@@ -745,7 +754,7 @@ def test_branch_bad_input(a):
 
 def _db_branch(a, name):
     """The stored branch, as the bot reads it (types included)."""
-    return conftest.Mongo(a.stack.db_port).find("branches", {"name": name})[0]
+    return a.stack.db.branches.find_one({"name": name})
 
 
 def test_branch_staff_chat_and_language(a):
