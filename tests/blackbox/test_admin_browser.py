@@ -24,7 +24,7 @@ import pytest
 
 from playwright.sync_api import sync_playwright
 
-from harness import ROOT, pid_exists, private_stack, wait_until
+from harness import BIN, ROOT, pid_exists, private_stack, wait_until
 from orders_helpers import ALL_DAY, STAFF, EventSource, OrdersStack, next_event, tashkent_day
 
 CHROMIUM = "/usr/bin/chromium"
@@ -664,7 +664,7 @@ def test_board_keeps_unfinished_orders_of_earlier_days(rt, panels):
 
 
 def test_analytics_dashboard(rt, panels):
-    job = ROOT / "build" / "bin" / "analytics-rollup"
+    job = BIN / "analytics-rollup"
     if job.exists():
         # The rollups come from the cron job: roll today's orders (these
         # two and whatever this module placed) so the charts show them.
