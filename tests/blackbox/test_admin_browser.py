@@ -591,6 +591,26 @@ def test_product_create_edit_and_soft_delete(rt, panels):
     p.page.wait_for_selector("section.products")
     prod = rt.get(f"/api/admin/products/{pid}", rt.staff["owner"].headers).json["data"]
     assert prod["price"] == 13000 and prod["name"] == "Sinov somsa"
+    assert "mxikCode" not in prod and "packageCode" not in prod  # empty codes are not sent
+    # The fiscal codes Payme's receipt needs; emptying a code removes it.
+    p.page.goto(p.base + f"#/products/{pid}")
+    p.page.wait_for_selector(f"section.product-form[data-product-id='{pid}'] input[name=mxikCode]")
+    p.page.fill("input[name=mxikCode]", "10202001001000001")
+    p.page.fill("input[name=packageCode]", "1515881")
+    p.page.fill("input[name=vatPercent]", "12")
+    p.page.click("[data-action=save]")
+    p.page.wait_for_selector("section.products")
+    prod = rt.get(f"/api/admin/products/{pid}", rt.staff["owner"].headers).json["data"]
+    assert (prod["mxikCode"], prod["packageCode"], prod["vatPercent"]) == (
+        "10202001001000001", "1515881", 12)
+    p.page.goto(p.base + f"#/products/{pid}")
+    p.page.wait_for_selector(f"section.product-form[data-product-id='{pid}'] input[name=mxikCode]")
+    assert p.page.input_value("input[name=mxikCode]") == "10202001001000001"
+    p.page.fill("input[name=mxikCode]", "")
+    p.page.click("[data-action=save]")
+    p.page.wait_for_selector("section.products")
+    prod = rt.get(f"/api/admin/products/{pid}", rt.staff["owner"].headers).json["data"]
+    assert prod.get("mxikCode") is None and prod["packageCode"] == "1515881"
     # The public menu finds it, then the soft delete hides it.
     assert any(x["_id"] == pid for x in rt.get("/api/products?search=sinov").json["data"])
     p.page.fill("input[name=search]", "sinov")

@@ -252,7 +252,12 @@ const EMPTY_PRODUCT = {
   isActive: true,
   isAvailable: true,
   image: null,
+  // Payme's fiscal receipt needs each product's codes (lib/payments.c).
+  mxikCode: "",
+  packageCode: "",
+  vatPercent: 0,
 };
+const OPTIONAL_CODES = ["mxikCode", "packageCode"];
 const PRODUCT_FIELDS = Object.keys(EMPTY_PRODUCT);
 
 export function ProductForm({ id, isOwner }) {
@@ -280,6 +285,16 @@ export function ProductForm({ id, isOwner }) {
       let v = form[k];
       if (k === "image") v = v && typeof v === "object" && v.url ? { url: v.url, publicId: v.publicId } : null;
       if ((k === "nameRu" || k === "descriptionRu" || k === "description") && v === "" && isNew) continue;
+      if (OPTIONAL_CODES.includes(k)) {
+        v = (v ?? "").trim();
+        if (!isNew && v === (state.data[k] ?? "")) continue;
+        if (v === "") {
+          if (isNew) continue;
+          v = null; // the API's way to remove a code
+        }
+        body[k] = v;
+        continue;
+      }
       // PATCH names only what changed.
       if (!isNew && JSON.stringify(v) === JSON.stringify(state.data[k] ?? EMPTY_PRODUCT[k])) continue;
       body[k] = v;
@@ -355,6 +370,23 @@ export function ProductForm({ id, isOwner }) {
             <label class="check">
               <input type="checkbox" name="isAvailable" checked={form.isAvailable} onChange={set("isAvailable")} /> {t("isAvailable")}
             </label>
+            <fieldset class="stack">
+              <legend>{t("fiscal")}</legend>
+              <label>
+                {t("mxikCode")}
+                <input name="mxikCode" inputMode="numeric" pattern="[0-9]{17}" maxLength={17} value={form.mxikCode || ""} onInput={set("mxikCode")} />
+              </label>
+              <div class="row">
+                <label>
+                  {t("packageCode")}
+                  <input name="packageCode" inputMode="numeric" pattern="[0-9]{1,20}" maxLength={20} value={form.packageCode || ""} onInput={set("packageCode")} />
+                </label>
+                <label>
+                  {t("vatPercent")}
+                  <input name="vatPercent" type="number" min={0} max={100} step={1} value={form.vatPercent ?? 0} onInput={set("vatPercent")} />
+                </label>
+              </div>
+            </fieldset>
           </div>
           <div class="stack">
             <span class="label">{t("image")}</span>
