@@ -149,7 +149,8 @@ valid_string(const struct valid_field *f, json_object *v, const char *path, cons
 {
 	const char *p;
 	size_t n;
-	int trim = f->kind == VK_STRING || f->kind == VK_TEXT || f->kind == VK_PHONE;
+	int verbatim = (f->flags & VALID_VERBATIM) != 0;
+	int trim = !verbatim && (f->kind == VK_STRING || f->kind == VK_TEXT || f->kind == VK_PHONE);
 
 	if (!json_object_is_type(v, json_type_string))
 		return valid_fail(e, 400, path, "%s must be %s", path, what);
@@ -171,7 +172,7 @@ valid_string(const struct valid_field *f, json_object *v, const char *path, cons
 			n = b - a;
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; !verbatim && i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
 		if ((c < 0x20 || c == 0x7f) &&
 		    !(f->kind == VK_TEXT && (c == '\n' || c == '\r' || c == '\t')))

@@ -53,6 +53,13 @@ enum valid_kind {
 #define VALID_REQUIRED 0x1 /* must be present when creating (VALID_CREATE) */
 #define VALID_NULLABLE 0x2 /* null is accepted (and kept: $set null unsets) */
 #define VALID_24H      0x4 /* VK_HHMM: "24:00" accepted (a closing time) */
+/*
+ * VK_STRING, VK_TEXT: kept byte for byte - not trimmed, control
+ * characters allowed (still UTF-8 without NUL) - for values that are
+ * compared or signed as sent: passwords, Telegram's signed fields.
+ * (Added by v17-conv for fcgi-apps/auth.)
+ */
+#define VALID_VERBATIM 0x8
 
 struct valid_error;
 struct valid_schema;
