@@ -29,6 +29,7 @@
 #include "bot.h"
 #include "payments.h"
 #include "users.h"
+#include "valid.h"
 
 #define BOT_CHATS        "tg_chats"
 #define BOT_ORDERS_SHOWN 5
@@ -540,7 +541,8 @@ bot_on_contact(struct bot_ctx *x)
 			break;
 	}
 	phone[n] = '\0';
-	if (*p != '\0' || n < 10 || n > 16) {
+	/* The one phone rule (the order's too: a number kept here must place one). */
+	if (*p != '\0' || !valid_phone(phone, n)) {
 		bot_ask_phone(x, M_OWN_PHONE);
 		return;
 	}
