@@ -754,20 +754,73 @@ order_open_branch(mongoc_client_t *client, const bson_oid_t *id, int64_t now, bs
 	return 0;
 }
 
-/* The order document as stored: lines priced by the server. */
-static void
-order_build(bson_t *order, const bson_oid_t *order_id, int64_t number, const struct order_input *in,
-            const struct priced *p, const struct who *who, const bson_t *user, int64_t subtotal,
-            int64_t fee, int64_t now)
+/* What the server priced: each line (in->items' order), their sum, the fee. */
+struct priced_order {
+	const struct priced *lines;
+	int64_t subtotal, fee;
+};
+
+/* What makes the document this order: its id, the branch's number, when. */
+struct order_stamp {
+	bson_oid_t id;
+	int64_t number;
+	int64_t now;
+};
+
+/*
+ * Prices in against the products loaded in p and the branch: a client's
+ * line price or total must be ours (409), a delivery must reach the
+ * branch's minimum (422). Returns 0 with *po filled, or -1 with res set.
+ */
+static int
+order_price_check(const struct order_input *in, const struct priced *p, const bson_t *branch,
+                  struct priced_order *po, struct order_result *res)
 {
+	int64_t min_order;
+
+	po->lines = p;
+	po->subtotal = po->fee = 0;
+	for (size_t i = 0; i < in->nitems; i++) {
+		if (in->items[i].has_price && in->items[i].price != p[i].price)
+			return order_fail(res, 409, ORDER_PRICE_CHANGED,
+			                  "The price of %s is now %lld so'm", p[i].name,
+			                  (long long)p[i].price);
+		po->subtotal += p[i].price * in->items[i].quantity;
+	}
+	if (strcmp(in->order_type, "delivery") == 0) {
+		po->fee = db_doc_int(branch, "deliveryFee", 0);
+		min_order = db_doc_int(branch, "minOrder", 0);
+		if (po->subtotal < min_order)
+			return order_fail(res, 422, ORDER_MIN_ORDER,
+			                  "The minimum order for delivery is %lld so'm",
+			                  (long long)min_order);
+	}
+	if (in->has_total && in->total != po->subtotal + po->fee)
+		return order_fail(res, 409, ORDER_PRICE_CHANGED, "The total is now %lld so'm",
+		                  (long long)(po->subtotal + po->fee));
+	return 0;
+}
+
+/*
+ * The order document as stored, into out (initialized, empty): the
+ * request's choices, the server's prices, who placed it (user: their
+ * users document, or NULL) and its stamp. The one place its shape is
+ * written (the board, analytics and payments read it).
+ */
+static void
+order_build_document(const struct order_input *in, const struct priced_order *po,
+                     const struct order_stamp *st, const struct who *who, const bson_t *user,
+                     bson_t *order)
+{
+	const struct priced *p = po->lines;
 	bson_t arr, line, hist, entry, sub;
 	struct tashkent_time lt;
 	bson_iter_t it;
 	char hkey[24];
 
-	tashkent_time(now, &lt);
-	BSON_APPEND_OID(order, "_id", order_id);
-	BSON_APPEND_INT64(order, "number", number);
+	tashkent_time(st->now, &lt);
+	BSON_APPEND_OID(order, "_id", &st->id);
+	BSON_APPEND_INT64(order, "number", st->number);
 	BSON_APPEND_OID(order, "branch", &in->branch);
 	BSON_APPEND_OID(order, "user", &who->id);
 	BSON_APPEND_DOCUMENT_BEGIN(order, "customer", &sub);
@@ -797,9 +850,9 @@ order_build(bson_t *order, const bson_oid_t *order_id, int64_t number, const str
 		bson_append_document_end(&arr, &line);
 	}
 	bson_append_array_end(order, &arr);
-	BSON_APPEND_INT64(order, "subtotal", subtotal);
-	BSON_APPEND_INT64(order, "deliveryFee", fee);
-	BSON_APPEND_INT64(order, "total", subtotal + fee);
+	BSON_APPEND_INT64(order, "subtotal", po->subtotal);
+	BSON_APPEND_INT64(order, "deliveryFee", po->fee);
+	BSON_APPEND_INT64(order, "total", po->subtotal + po->fee);
 	BSON_APPEND_UTF8(order, "orderType", in->order_type);
 	BSON_APPEND_UTF8(order, "paymentMethod", in->payment_method);
 	BSON_APPEND_UTF8(order, "paymentStatus", "pending");
@@ -823,7 +876,7 @@ order_build(bson_t *order, const bson_oid_t *order_id, int64_t number, const str
 	BSON_APPEND_DOCUMENT_BEGIN(&hist, "0", &entry);
 	BSON_APPEND_UTF8(&entry, "status", "pending");
 	BSON_APPEND_NULL(&entry, "message");
-	BSON_APPEND_DATE_TIME(&entry, "timestamp", now);
+	BSON_APPEND_DATE_TIME(&entry, "timestamp", st->now);
 	BSON_APPEND_OID(&entry, "updatedBy", &who->id);
 	bson_append_document_end(&hist, &entry);
 	bson_append_array_end(order, &hist);
@@ -831,8 +884,8 @@ order_build(bson_t *order, const bson_oid_t *order_id, int64_t number, const str
 	BSON_APPEND_INT32(order, "localHour", lt.hour);
 	if (in->idempotency_key != NULL)
 		BSON_APPEND_UTF8(order, "idempotencyKey", in->idempotency_key);
-	BSON_APPEND_DATE_TIME(order, "createdAt", now);
-	BSON_APPEND_DATE_TIME(order, "updatedAt", now);
+	BSON_APPEND_DATE_TIME(order, "createdAt", st->now);
+	BSON_APPEND_DATE_TIME(order, "updatedAt", st->now);
 }
 
 int
@@ -844,7 +897,9 @@ order_place(mongoc_client_t *client, const struct order_input *in, const struct 
 	bson_error_t error;
 	bson_oid_t order_id;
 	char claim_id[200] = "", owner[17];
-	int64_t now = db_now_ms(), subtotal = 0, fee = 0, min_order, number;
+	int64_t now = db_now_ms();
+	struct priced_order po;
+	struct order_stamp st;
 	int rc;
 
 	order_result_init(res);
@@ -867,32 +922,9 @@ order_place(mongoc_client_t *client, const struct order_input *in, const struct 
 	if (order_open_branch(client, &in->branch, now, &branch, res) != 0)
 		goto release;
 	p = xcalloc(in->nitems, sizeof(*p));
-	if (order_price_lines(client, in, p, res) != 0)
+	if (order_price_lines(client, in, p, res) != 0 ||
+	    order_price_check(in, p, branch, &po, res) != 0)
 		goto release;
-	for (size_t i = 0; i < in->nitems; i++) {
-		if (in->items[i].has_price && in->items[i].price != p[i].price) {
-			order_fail(res, 409, ORDER_PRICE_CHANGED,
-			           "The price of %s is now %lld so'm", p[i].name,
-			           (long long)p[i].price);
-			goto release;
-		}
-		subtotal += p[i].price * in->items[i].quantity;
-	}
-	if (strcmp(in->order_type, "delivery") == 0) {
-		fee = db_doc_int(branch, "deliveryFee", 0);
-		min_order = db_doc_int(branch, "minOrder", 0);
-		if (subtotal < min_order) {
-			order_fail(res, 422, ORDER_MIN_ORDER,
-			           "The minimum order for delivery is %lld so'm",
-			           (long long)min_order);
-			goto release;
-		}
-	}
-	if (in->has_total && in->total != subtotal + fee) {
-		order_fail(res, 409, ORDER_PRICE_CHANGED, "The total is now %lld so'm",
-		           (long long)(subtotal + fee));
-		goto release;
-	}
 
 	/* The customer's name and language for the board and the messages. */
 	filter = BCON_NEW("_id", BCON_OID(&who->id));
@@ -904,14 +936,16 @@ order_place(mongoc_client_t *client, const struct order_input *in, const struct 
 		goto release;
 	}
 
-	number = order_claim_number(client, &in->branch, &order_id, &error);
-	if (number < 0) {
+	st.number = order_claim_number(client, &in->branch, &order_id, &error);
+	if (st.number < 0) {
 		order_db_fail(res, &error);
 		goto release;
 	}
 
 	order = bson_new();
-	order_build(order, &order_id, number, in, p, who, user, subtotal, fee, now);
+	bson_oid_copy(&order_id, &st.id);
+	st.now = now;
+	order_build_document(in, &po, &st, who, user, order);
 	/* Acknowledged (w: majority on MongoDB) before the caller hears 201. */
 	if (db_insert(client, "orders", order, &error) != 0) {
 		bson_destroy(order);
