@@ -179,27 +179,6 @@ order_list(struct req *r, mongoc_client_t *client, const bson_t *filter, int64_t
 	mongoc_collection_destroy(coll);
 }
 
-/*
- * Parses the query string against a table (lib/valid.h kinds). Returns 0,
- * or -1 after answering 400 naming the parameter.
- */
-static int
-order_query(struct req *r, const struct valid_field *fields, size_t n, struct qs_value *vals)
-{
-	struct valid_error e;
-	struct qs q;
-
-	if (qs_parse(r->query, &q, e.message, sizeof(e.message)) != 0) {
-		resp_error(r, 400, "%s", e.message);
-		return -1;
-	}
-	if (qs_check(&q, fields, n, vals, &e) != 0) {
-		valid_answer(r, &e);
-		return -1;
-	}
-	return 0;
-}
-
 /* GET /api/orders?limit&offset: the customer's own, newest first. */
 enum { MQ_LIMIT, MQ_OFFSET, MQ__MAX };
 static const struct valid_field order_mine_query[MQ__MAX] = {
@@ -211,12 +190,13 @@ static void
 order_mine(struct req *r)
 {
 	struct qs_value vals[MQ__MAX];
+	struct qs q;
 	mongoc_client_t *client = db_pop();
 	struct who who;
 	bson_t *filter;
 
 	if (authz(r, client, AUTHZ_CUSTOMER, NULL, &who) != 0 ||
-	    order_query(r, order_mine_query, MQ__MAX, vals) != 0)
+	    valid_query(r, &q, order_mine_query, MQ__MAX, vals) != 0)
 		goto done;
 	filter = BCON_NEW("user", BCON_OID(&who.id));
 	order_list(r, client, filter,
@@ -375,13 +355,14 @@ static void
 order_admin_list(struct req *r)
 {
 	struct qs_value v[AQ__MAX];
+	struct qs q;
 	mongoc_client_t *client = db_pop();
 	struct who who;
 	struct board_query bq = {0};
 	struct tashkent_time today;
 
 	if (authz(r, client, AUTHZ_STAFF, NULL, &who) != 0 ||
-	    order_query(r, order_admin_query, AQ__MAX, v) != 0)
+	    valid_query(r, &q, order_admin_query, AQ__MAX, v) != 0)
 		goto done;
 	tashkent_time(db_now_ms(), &today);
 	snprintf(bq.last_day, sizeof(bq.last_day), "%s",

@@ -787,7 +787,6 @@ static void
 pay_link(struct req *r)
 {
 	struct qs_value v[1];
-	struct valid_error e;
 	struct qs q;
 	char url[1024], ohex[25];
 	mongoc_client_t *client = db_pop();
@@ -803,14 +802,8 @@ pay_link(struct req *r)
 
 	if (authz(r, client, AUTHZ_CUSTOMER, NULL, &who) != 0)
 		goto done;
-	if (qs_parse(r->query, &q, e.message, sizeof(e.message)) != 0) {
-		resp_error(r, 400, "%s", e.message);
+	if (valid_query(r, &q, pay_link_query, 1, v) != 0)
 		goto done;
-	}
-	if (qs_check(&q, pay_link_query, 1, v, &e) != 0) {
-		valid_answer(r, &e);
-		goto done;
-	}
 	if (!v[0].present) {
 		resp_error(r, 400, "provider must be payme or click");
 		goto done;
