@@ -44,7 +44,10 @@ enum valid_kind {
 	VK_LOCALDAY, /* "YYYY-MM-DD", a real calendar day from 1970 */
 	VK_DIGITS,   /* a string of min..max ASCII digits (codes: MXIK, package) */
 	VK_LOCATION, /* {"lat": -90..90, "lng": -180..180} */
-	VK_OBJECT,   /* an object checked against schema */
+	VK_OBJECT,   /* an object checked against schema; with no schema an
+	                opaque object (any members; its .rule, if any, judges),
+	                left out of valid_to_bson (added by v17-conv: Telegram's
+	                signed widget payload, whose values are strings or numbers) */
 	VK_ARRAY,    /* min..max objects, each checked against schema */
 	VK_STRINGS,  /* min..max strings, each checked as item (a VK_* scalar) */
 };

@@ -3,7 +3,8 @@
  * (order_body_schema, order_status_schema): every refusal with its status
  * and the field it names, the statuses kept from before the table (a
  * client's price or total is 400), the bot's C input refused by the same
- * table with the same words, and the VALID_VERBATIM flag auth relies on.
+ * table with the same words, and what auth relies on: VALID_VERBATIM and
+ * an opaque VK_OBJECT (no schema).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -299,6 +300,31 @@ test_verbatim(void **state)
 	assert_int_equal(e.status, 422);
 }
 
+/* VK_OBJECT without a schema (auth's widget): any members, never stored. */
+static void
+test_opaque_object(void **state)
+{
+	static const struct valid_field fields[] = {
+	    VALID_FIELD("widget", VK_OBJECT, 0),
+	};
+	static const struct valid_schema s = VALID_SCHEMA(fields);
+	const char *text = "{\"widget\": {\"id\": \"5\", \"auth_date\": 7, \"x\": [null]}}";
+	bson_t doc = BSON_INITIALIZER;
+	struct valid_error e;
+	json_object *o;
+
+	(void)state;
+	assert_int_equal(valid_json(&s, text, strlen(text), VALID_CREATE, &o, &e), 1);
+	assert_non_null(valid_get_object(o, "widget"));
+	valid_to_bson(&s, o, &doc);
+	assert_int_equal(bson_count_keys(&doc), 0);
+	bson_destroy(&doc);
+	json_object_put(o);
+	text = "{\"widget\": \"x\"}";
+	assert_int_equal(valid_json(&s, text, strlen(text), VALID_CREATE, &o, &e), -1);
+	assert_int_equal(e.status, 400);
+}
+
 int
 main(void)
 {
@@ -311,6 +337,7 @@ main(void)
 	    cmocka_unit_test(test_check_words_as_the_body),
 	    cmocka_unit_test(test_status_body),
 	    cmocka_unit_test(test_verbatim),
+	    cmocka_unit_test(test_opaque_object),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
