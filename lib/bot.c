@@ -28,6 +28,8 @@
 #include "order.h"
 #include "bot.h"
 #include "payments.h"
+#include "users.h"
+#include "valid.h"
 
 #define BOT_CHATS        "tg_chats"
 #define BOT_ORDERS_SHOWN 5
@@ -492,56 +494,28 @@ bot_main_menu(struct bot_ctx *x, enum botmsg why)
 
 /*
  * The customer's users document, by telegramId (the same record the Mini
- * App's sign-in uses), created on first contact and kept in step with the
- * phone and language given here. The unique index on telegramId makes a
- * racing creation one user.
+ * App's sign-in uses: user_upsert_telegram), created on first contact and
+ * kept in step with the phone and language given here.
  */
 static int
 bot_user_sync(struct bot_ctx *x)
 {
-	mongoc_collection_t *coll = db_collection(x->client, "users");
-	bson_t *filter = BCON_NEW("telegramId", BCON_INT64(x->u->from_id)), *doc = NULL;
-	int64_t now = db_now_ms();
+	const struct user_telegram u = {
+	    .telegram_id = x->u->from_id,
+	    .first_name = x->u->first_name,
+	    .last_name = x->u->last_name,
+	    .username = x->u->username,
+	    .phone = x->c->phone,
+	    .language = bot_lang(x),
+	    .language_chosen = 1,
+	};
 	bson_error_t error;
-	int rc = -1;
+	int rc = user_upsert_telegram(x->client, &u, &x->c->user, &error);
 
-	for (int tries = 0; tries < 2 && rc < 0; tries++) {
-		int found = db_find_one(x->client, "users", filter, NULL, &doc, &error);
-		if (found < 0)
-			break;
-		if (found) {
-			bson_t *update =
-			    BCON_NEW("$set", "{", "phone", BCON_UTF8(x->c->phone), "language",
-			             BCON_UTF8(bot_lang(x)), "updatedAt", BCON_DATE_TIME(now), "}");
-			if (mongoc_collection_update_one(coll, filter, update, NULL, NULL,
-			                                 &error) &&
-			    db_doc_oid(doc, "_id", &x->c->user) == 0)
-				rc = 0;
-			bson_destroy(update);
-			break;
-		}
-		bson_oid_init(&x->c->user, NULL);
-		bson_t *ins =
-		    BCON_NEW("_id", BCON_OID(&x->c->user), "telegramId", BCON_INT64(x->u->from_id),
-		             "firstName", BCON_UTF8(x->u->first_name), "lastName",
-		             BCON_UTF8(x->u->last_name), "username", BCON_UTF8(x->u->username),
-		             "photoUrl", BCON_UTF8(""), "language", BCON_UTF8(bot_lang(x)), "phone",
-		             BCON_UTF8(x->c->phone), "createdAt", BCON_DATE_TIME(now), "updatedAt",
-		             BCON_DATE_TIME(now));
-		if (mongoc_collection_insert_one(coll, ins, NULL, NULL, &error))
-			rc = 0;
-		else if (!db_error_is_duplicate(&error))
-			tries = 2;
-		bson_destroy(ins);
-	}
 	if (rc != 0)
 		log_error("bot: user of chat %lld not saved: %s", (long long)x->c->id,
 		          error.message);
 	x->c->has_user = rc == 0;
-	if (doc != NULL)
-		bson_destroy(doc);
-	bson_destroy(filter);
-	mongoc_collection_destroy(coll);
 	return rc;
 }
 
@@ -567,7 +541,8 @@ bot_on_contact(struct bot_ctx *x)
 			break;
 	}
 	phone[n] = '\0';
-	if (*p != '\0' || n < 10 || n > 16) {
+	/* The one phone rule (the order's too: a number kept here must place one). */
+	if (*p != '\0' || !valid_phone(phone, n)) {
 		bot_ask_phone(x, M_OWN_PHONE);
 		return;
 	}

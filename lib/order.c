@@ -6,7 +6,6 @@
  * a unique key (FACTS.md "Concurrency": order numbers, status versions,
  * idempotency keys), exact on FerretDB and on MongoDB alike.
  */
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "oshxona.h"
 #include "order.h"
 #include "bot.h"
+#include "valid.h"
 
 #define IDEM_TTL_MS        ((int64_t)24 * 3600 * 1000)
 #define NUMBER_CLAIM_TRIES 1000
@@ -27,41 +27,30 @@
  */
 #define ORDER_IDEM_LEASE_MS 10000
 
-static const char *const order_types[] = {"delivery", "pickup", "dine_in"};
-static const char *const payment_methods[] = {"cash", "card", "click", "payme"};
-static const char *const statuses[] = {"pending",    "confirmed", "preparing", "ready",
-                                       "delivering", "completed", "cancelled"};
+/* NULL-terminated: valid.h's enum lists. */
+static const char *const order_types[] = {"delivery", "pickup", "dine_in", NULL};
+static const char *const payment_methods[] = {"cash", "card", "click", "payme", NULL};
+const char *const order_statuses[] = {"pending",    "confirmed", "preparing", "ready",
+                                      "delivering", "completed", "cancelled", NULL};
 
 /* ------------------------------------------------------------- helpers */
-
-static int
-order_one_of(const char *s, const char *const *set, size_t n)
-{
-	for (size_t i = 0; s != NULL && i < n; i++) {
-		if (strcmp(s, set[i]) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-#define ONE_OF(s, set) order_one_of((s), (set), sizeof(set) / sizeof((set)[0]))
 
 int
 order_status_valid(const char *s)
 {
-	return ONE_OF(s, statuses);
+	return valid_enum_index(s, order_statuses) >= 0;
 }
 
 int
 order_type_valid(const char *s)
 {
-	return ONE_OF(s, order_types);
+	return valid_enum_index(s, order_types) >= 0;
 }
 
 int
 order_payment_valid(const char *s)
 {
-	return ONE_OF(s, payment_methods);
+	return valid_enum_index(s, payment_methods) >= 0;
 }
 
 void
@@ -121,40 +110,122 @@ order_delete(mongoc_client_t *client, const char *collection, const bson_t *filt
 
 /* --------------------------------------------------------- validation */
 
-/* A string field of min..max code points, or absent (optional). */
-static int
-order_text(json_object *body, const char *key, size_t min, size_t max, const char **out,
-           struct order_result *res)
-{
-	json_object *v;
-	size_t n;
+/*
+ * The body of POST /api/orders, declared once (lib/valid.h). Both ways in
+ * go through it: order_input_from_json checks the API's body against it,
+ * and order_input_check turns an input built in C (the bot) into the same
+ * JSON and checks that, so the two can never disagree.
+ */
 
-	*out = NULL;
-	if (!json_object_object_get_ex(body, key, &v) || json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return order_fail(res, 400, ORDER_INVALID, "%s must be a string", key);
-	n = utf8_length(json_object_get_string(v));
-	if (n < min || n > max)
-		return order_fail(res, 422, ORDER_INVALID, "%s must be %zu..%zu characters", key,
-		                  min, max);
-	*out = json_object_get_string(v);
+/*
+ * A client's idea of a price or total: a whole number of so'm. Refused
+ * with 400, as before the table (a number the client believes, not a
+ * value out of some range it chose), hence a rule over the whole int64.
+ */
+static int
+order_som_rule(json_object *v, const char *path, struct valid_error *e)
+{
+	int64_t n = json_object_get_int64(v);
+
+	if (n < 0 || n == INT64_MAX)
+		return valid_fail(e, 400, path, "%s must be an integer number of so'm", path);
 	return 0;
 }
 
-/* Phone numbers: optional '+', then 9..15 digits (Uzbek: +998 and 9). */
-static int
-order_phone_valid(const char *p)
-{
-	size_t n = 0;
+enum { OL_PRODUCT, OL_QUANTITY, OL_NOTES, OL_PRICE, OL_NAME, OL__MAX };
+static const struct valid_field order_line_fields[OL__MAX] = {
+    [OL_PRODUCT] = VALID_FIELD("productId", VK_ID, VALID_REQUIRED),
+    [OL_QUANTITY] = VALID_FIELD("quantity", VK_INT, VALID_REQUIRED, .min = 1, .max = ORDER_QTY_MAX),
+    [OL_NOTES] = VALID_FIELD("notes", VK_TEXT, VALID_NULLABLE, .min = 0, .max = ORDER_NOTES_MAX),
+    /* What the client believes the price is: checked against ours, never used. */
+    [OL_PRICE] =
+        VALID_FIELD("price", VK_INT, 0, .min = INT64_MIN, .max = INT64_MAX, .rule = order_som_rule),
+    /* The name the client shows; accepted and ignored (the stored name is ours). */
+    [OL_NAME] = VALID_FIELD("name", VK_TEXT, VALID_NULLABLE, .min = 0, .max = ORDER_NAME_MAX),
+};
+static const struct valid_schema order_line_schema = VALID_SCHEMA(order_line_fields);
 
-	if (*p == '+')
-		p++;
-	for (; *p != '\0'; p++, n++) {
-		if (!isdigit((unsigned char)*p))
-			return 0;
+/* What each order type needs besides the common fields (the body's rule). */
+static int
+order_type_rule(json_object *body, const char *path, struct valid_error *e)
+{
+	const char *type = valid_get_str(body, "orderType");
+
+	(void)path;
+	if (type == NULL) /* required: only a patch could lack it */
+		return 0;
+	if (strcmp(type, "delivery") == 0) {
+		if (!valid_has(body, "address") && !valid_has(body, "location"))
+			return valid_fail(e, 422, "address",
+			                  "address or location is required for delivery");
+		if (!valid_has(body, "phone"))
+			return valid_fail(e, 422, "phone", "phone is required for delivery");
 	}
-	return n >= 9 && n <= 15;
+	if (strcmp(type, "dine_in") == 0 && !valid_has(body, "tableNumber"))
+		return valid_fail(e, 422, "tableNumber", "tableNumber is required for dine_in");
+	return 0;
+}
+
+enum {
+	OF_ITEMS,
+	OF_TYPE,
+	OF_PAYMENT,
+	OF_BRANCH,
+	OF_ADDRESS,
+	OF_LOCATION,
+	OF_PHONE,
+	OF_COMMENT,
+	OF_TABLE,
+	OF_TOTAL,
+	OF__MAX
+};
+static const struct valid_field order_fields[OF__MAX] = {
+    [OF_ITEMS] = VALID_FIELD("items", VK_ARRAY, VALID_REQUIRED, .min = 1, .max = ORDER_ITEMS_MAX,
+                             .schema = &order_line_schema),
+    [OF_TYPE] = VALID_FIELD("orderType", VK_ENUM, VALID_REQUIRED, .values = order_types),
+    [OF_PAYMENT] = VALID_FIELD("paymentMethod", VK_ENUM, VALID_REQUIRED, .values = payment_methods),
+    [OF_BRANCH] = VALID_FIELD("branchId", VK_ID, VALID_REQUIRED),
+    /* Text, not one line: an address may be typed over several. */
+    [OF_ADDRESS] =
+        VALID_FIELD("address", VK_TEXT, VALID_NULLABLE, .min = 5, .max = ORDER_ADDRESS_MAX),
+    [OF_LOCATION] = VALID_FIELD("location", VK_LOCATION, VALID_NULLABLE),
+    [OF_PHONE] = VALID_FIELD("phone", VK_PHONE, VALID_NULLABLE),
+    [OF_COMMENT] =
+        VALID_FIELD("comment", VK_TEXT, VALID_NULLABLE, .min = 0, .max = ORDER_COMMENT_MAX),
+    [OF_TABLE] =
+        VALID_FIELD("tableNumber", VK_INT, VALID_NULLABLE, .min = 1, .max = ORDER_TABLE_MAX),
+    /* What the client believes the total is: checked against ours, never used. */
+    [OF_TOTAL] =
+        VALID_FIELD("total", VK_INT, 0, .min = INT64_MIN, .max = INT64_MAX, .rule = order_som_rule),
+};
+const struct valid_schema order_body_schema = VALID_SCHEMA_RULE(order_fields, order_type_rule);
+
+/* status: one of the seven, else 422 (the status flow's own refusal). */
+static int
+order_status_rule(json_object *v, const char *path, struct valid_error *e)
+{
+	char list[160];
+
+	if (!order_status_valid(json_object_get_string(v)))
+		return valid_fail(e, 422, path, "%s must be one of %s", path,
+		                  valid_enum_list(order_statuses, list, sizeof(list)));
+	return 0;
+}
+
+enum { OS_STATUS, OS_MESSAGE, OS__MAX };
+static const struct valid_field order_status_fields[OS__MAX] = {
+    [OS_STATUS] = VALID_FIELD("status", VK_STRING, VALID_REQUIRED, .min = 0, .max = 32,
+                              .rule = order_status_rule),
+    [OS_MESSAGE] =
+        VALID_FIELD("message", VK_TEXT, VALID_NULLABLE, .min = 0, .max = ORDER_MESSAGE_MAX),
+};
+const struct valid_schema order_status_schema = VALID_SCHEMA(order_status_fields);
+
+/* A refusal of the checker as the library's result (400 or 422). */
+static int
+order_refused(struct order_result *res, const struct valid_error *e)
+{
+	return order_fail(res, e->status != 0 ? e->status : 400, ORDER_INVALID, "%s", e->message);
 }
 
 int
@@ -168,207 +239,135 @@ order_idempotency_key_ok(const char *key)
 	return ok;
 }
 
-static int
-order_items(json_object *arr, struct order_input *in, struct order_result *res)
-{
-	static const char *const allowed[] = {"productId", "quantity", "notes", "price", "name"};
-	size_t n;
-
-	if (arr == NULL || !json_object_is_type(arr, json_type_array))
-		return order_fail(res, 400, ORDER_INVALID, "items must be an array");
-	n = json_object_array_length(arr);
-	if (n < 1 || n > ORDER_ITEMS_MAX)
-		return order_fail(res, 422, ORDER_INVALID, "items must hold 1..%d lines",
-		                  ORDER_ITEMS_MAX);
-	for (size_t i = 0; i < n; i++) {
-		json_object *it = json_object_array_get_idx(arr, i), *v;
-		const char *id;
-
-		if (!json_object_is_type(it, json_type_object))
-			return order_fail(res, 400, ORDER_INVALID, "items[%zu] must be an object",
-			                  i);
-		json_object_object_foreach(it, key, val)
-		{
-			(void)val;
-			if (!ONE_OF(key, allowed))
-				return order_fail(res, 400, ORDER_INVALID,
-				                  "items[%zu].%s is not a known field", i, key);
-		}
-		id = json_get_string(it, "productId");
-		if (id == NULL || parse_oid(id, &in->items[i].product) != 0)
-			return order_fail(res, 400, ORDER_INVALID,
-			                  "items[%zu].productId must be a 24-hex id", i);
-		if (!json_object_object_get_ex(it, "quantity", &v) ||
-		    !json_object_is_type(v, json_type_int))
-			return order_fail(res, 400, ORDER_INVALID,
-			                  "items[%zu].quantity must be an integer", i);
-		if (json_get_int64(it, "quantity", 1, ORDER_QTY_MAX, &in->items[i].quantity) != 0)
-			return order_fail(res, 422, ORDER_INVALID,
-			                  "items[%zu].quantity must be 1..%d", i, ORDER_QTY_MAX);
-		in->items[i].notes = NULL;
-		if (json_object_object_get_ex(it, "notes", &v) &&
-		    !json_object_is_type(v, json_type_null)) {
-			if (!json_object_is_type(v, json_type_string))
-				return order_fail(res, 400, ORDER_INVALID,
-				                  "items[%zu].notes must be a string", i);
-			if (utf8_length(json_object_get_string(v)) > ORDER_NOTES_MAX)
-				return order_fail(res, 422, ORDER_INVALID,
-				                  "items[%zu].notes must be at most %d characters",
-				                  i, ORDER_NOTES_MAX);
-			in->items[i].notes = json_object_get_string(v);
-		}
-		/* A price the client shows is checked, never used. */
-		in->items[i].has_price = json_object_object_get_ex(it, "price", &v);
-		if (in->items[i].has_price &&
-		    json_get_int64(it, "price", 0, INT64_MAX - 1, &in->items[i].price) != 0)
-			return order_fail(res, 400, ORDER_INVALID,
-			                  "items[%zu].price must be an integer number of so'm", i);
-	}
-	in->nitems = n;
-	return 0;
-}
-
-/* What each order type needs besides the common fields. */
-static int
-order_type_rules(const struct order_input *in, struct order_result *res)
-{
-	if (strcmp(in->order_type, "delivery") == 0) {
-		if (in->address == NULL && !in->has_location)
-			return order_fail(res, 422, ORDER_INVALID,
-			                  "address or location is required for delivery");
-		if (in->phone == NULL)
-			return order_fail(res, 422, ORDER_INVALID,
-			                  "phone is required for delivery");
-	}
-	if (strcmp(in->order_type, "dine_in") == 0 && in->table_number == 0)
-		return order_fail(res, 422, ORDER_INVALID, "tableNumber is required for dine_in");
-	return 0;
-}
-
 int
 order_input_from_json(json_object *body, struct order_input *in, struct order_result *res)
 {
-	static const char *const allowed[] = {
-	    "items",    "orderType", "paymentMethod", "branchId",    "address",
-	    "location", "phone",     "comment",       "tableNumber", "total"};
-	json_object *v;
-	const char *s;
-
-	memset(in, 0, sizeof(*in));
-	json_object_object_foreach(body, key, val)
-	{
-		(void)val;
-		if (!ONE_OF(key, allowed))
-			return order_fail(res, 400, ORDER_INVALID, "%s is not a known field", key);
-	}
-	if (order_items(json_object_object_get_ex(body, "items", &v) ? v : NULL, in, res) != 0)
-		return -1;
-	in->order_type = json_get_string(body, "orderType");
-	if (!ONE_OF(in->order_type, order_types))
-		return order_fail(res, 400, ORDER_INVALID,
-		                  "orderType must be delivery, pickup or dine_in");
-	in->payment_method = json_get_string(body, "paymentMethod");
-	if (!ONE_OF(in->payment_method, payment_methods))
-		return order_fail(res, 400, ORDER_INVALID,
-		                  "paymentMethod must be cash, card, click or payme");
-	s = json_get_string(body, "branchId");
-	if (s == NULL || parse_oid(s, &in->branch) != 0)
-		return order_fail(res, 400, ORDER_INVALID, "branchId must be a 24-hex id");
-	if (order_text(body, "address", 5, ORDER_ADDRESS_MAX, &in->address, res) != 0 ||
-	    order_text(body, "comment", 0, ORDER_COMMENT_MAX, &in->comment, res) != 0 ||
-	    order_text(body, "phone", 1, 20, &in->phone, res) != 0)
-		return -1;
-	if (in->phone != NULL && !order_phone_valid(in->phone))
-		return order_fail(res, 422, ORDER_INVALID,
-		                  "phone must be digits with an optional '+', e.g. +998901234567");
-	if (json_object_object_get_ex(body, "location", &v) &&
-	    !json_object_is_type(v, json_type_null)) {
-		json_object *lat, *lng;
-		if (!json_object_is_type(v, json_type_object) ||
-		    json_object_object_length(v) != 2 ||
-		    !json_object_object_get_ex(v, "lat", &lat) ||
-		    !json_object_object_get_ex(v, "lng", &lng) ||
-		    !(json_object_is_type(lat, json_type_double) ||
-		      json_object_is_type(lat, json_type_int)) ||
-		    !(json_object_is_type(lng, json_type_double) ||
-		      json_object_is_type(lng, json_type_int)))
-			return order_fail(res, 400, ORDER_INVALID,
-			                  "location must be {\"lat\": number, \"lng\": number}");
-		in->lat = json_object_get_double(lat);
-		in->lng = json_object_get_double(lng);
-		if (!(in->lat >= -90 && in->lat <= 90 && in->lng >= -180 && in->lng <= 180))
-			return order_fail(res, 422, ORDER_INVALID, "location is out of range");
-		in->has_location = 1;
-	}
-	if (json_object_object_get_ex(body, "tableNumber", &v) &&
-	    !json_object_is_type(v, json_type_null)) {
-		if (json_get_int64(body, "tableNumber", 1, 999, &in->table_number) != 0)
-			return order_fail(res, 422, ORDER_INVALID,
-			                  "tableNumber must be an integer 1..999");
-	}
-	if (json_object_object_get_ex(body, "total", &v)) {
-		in->has_total = 1;
-		if (json_get_int64(body, "total", 0, INT64_MAX - 1, &in->total) != 0)
-			return order_fail(res, 400, ORDER_INVALID,
-			                  "total must be an integer number of so'm");
-	}
-	return order_type_rules(in, res);
-}
-
-/* NULL or a valid UTF-8 string of min..max code points. */
-static int
-order_text_ok(const char *s, size_t min, size_t max)
-{
+	struct valid_error e;
+	json_object *items;
 	size_t n;
 
-	if (s == NULL)
-		return 1;
-	if (!utf8_valid(s, strlen(s)))
-		return 0;
-	n = utf8_length(s);
-	return n >= min && n <= max;
+	memset(in, 0, sizeof(*in));
+	if (valid_body(&order_body_schema, body, VALID_CREATE, &e) < 0)
+		return order_refused(res, &e);
+	/* Checked: every read below finds what the table promised. */
+	items = valid_get_array(body, "items", &n);
+	for (size_t i = 0; i < n; i++) {
+		json_object *it = json_object_array_get_idx(items, i);
+		struct order_input_line *l = &in->items[i];
+
+		valid_get_id(it, "productId", &l->product);
+		l->quantity = valid_get_int(it, "quantity", 0);
+		l->notes = valid_get_str(it, "notes");
+		l->has_price = valid_has(it, "price");
+		l->price = valid_get_int(it, "price", 0);
+	}
+	in->nitems = n;
+	in->order_type = valid_get_str(body, "orderType");
+	in->payment_method = valid_get_str(body, "paymentMethod");
+	valid_get_id(body, "branchId", &in->branch);
+	in->address = valid_get_str(body, "address");
+	in->has_location = valid_get_location(body, "location", &in->lat, &in->lng) == 0;
+	in->phone = valid_get_str(body, "phone");
+	in->comment = valid_get_str(body, "comment");
+	in->table_number = valid_get_int(body, "tableNumber", 0);
+	in->has_total = valid_has(body, "total");
+	in->total = valid_get_int(body, "total", 0);
+	return 0;
+}
+
+static void
+order_add_str(json_object *o, const char *key, const char *s)
+{
+	if (s != NULL)
+		json_object_object_add(o, key, json_object_new_string(s));
+}
+
+static void
+order_add_oid(json_object *o, const char *key, const bson_oid_t *id)
+{
+	char hex[25];
+
+	bson_oid_to_string(id, hex);
+	json_object_object_add(o, key, json_object_new_string(hex));
+}
+
+/*
+ * An input built in C as the body that would have asked for it. Lines
+ * past ORDER_ITEMS_MAX (the struct holds no more) are nulls, so the
+ * table's count refuses them.
+ */
+static json_object *
+order_input_json(const struct order_input *in)
+{
+	json_object *o = json_object_new_object(), *items = json_object_new_array();
+
+	for (size_t i = 0; i < in->nitems && i <= ORDER_ITEMS_MAX; i++) {
+		const struct order_input_line *l = &in->items[i];
+		json_object *it;
+
+		if (i == ORDER_ITEMS_MAX) {
+			json_object_array_add(items, NULL);
+			break;
+		}
+		it = json_object_new_object();
+		order_add_oid(it, "productId", &l->product);
+		json_object_object_add(it, "quantity", json_object_new_int64(l->quantity));
+		order_add_str(it, "notes", l->notes);
+		if (l->has_price)
+			json_object_object_add(it, "price", json_object_new_int64(l->price));
+		json_object_array_add(items, it);
+	}
+	json_object_object_add(o, "items", items);
+	order_add_str(o, "orderType", in->order_type);
+	order_add_str(o, "paymentMethod", in->payment_method);
+	order_add_oid(o, "branchId", &in->branch);
+	order_add_str(o, "address", in->address);
+	if (in->has_location) {
+		json_object *loc = json_object_new_object();
+		json_object_object_add(loc, "lat", json_object_new_double(in->lat));
+		json_object_object_add(loc, "lng", json_object_new_double(in->lng));
+		json_object_object_add(o, "location", loc);
+	}
+	order_add_str(o, "phone", in->phone);
+	order_add_str(o, "comment", in->comment);
+	/* 0 is the struct's "absent"; any other value is the client's. */
+	if (in->table_number != 0)
+		json_object_object_add(o, "tableNumber", json_object_new_int64(in->table_number));
+	if (in->has_total)
+		json_object_object_add(o, "total", json_object_new_int64(in->total));
+	return o;
 }
 
 int
 order_input_check(const struct order_input *in, struct order_result *res)
 {
-	if (in->nitems < 1 || in->nitems > ORDER_ITEMS_MAX)
-		return order_fail(res, 422, ORDER_INVALID, "items must hold 1..%d lines",
-		                  ORDER_ITEMS_MAX);
-	for (size_t i = 0; i < in->nitems; i++) {
-		if (in->items[i].quantity < 1 || in->items[i].quantity > ORDER_QTY_MAX)
-			return order_fail(res, 422, ORDER_INVALID,
-			                  "items[%zu].quantity must be 1..%d", i, ORDER_QTY_MAX);
-		if (!order_text_ok(in->items[i].notes, 0, ORDER_NOTES_MAX))
-			return order_fail(res, 422, ORDER_INVALID,
-			                  "items[%zu].notes must be at most %d characters", i,
-			                  ORDER_NOTES_MAX);
-	}
-	if (!ONE_OF(in->order_type, order_types))
-		return order_fail(res, 400, ORDER_INVALID,
-		                  "orderType must be delivery, pickup or dine_in");
-	if (!ONE_OF(in->payment_method, payment_methods))
-		return order_fail(res, 400, ORDER_INVALID,
-		                  "paymentMethod must be cash, card, click or payme");
-	if (!order_text_ok(in->address, 5, ORDER_ADDRESS_MAX))
-		return order_fail(res, 422, ORDER_INVALID, "address must be 5..%d characters",
-		                  ORDER_ADDRESS_MAX);
-	if (!order_text_ok(in->comment, 0, ORDER_COMMENT_MAX))
-		return order_fail(res, 422, ORDER_INVALID, "comment must be 0..%d characters",
-		                  ORDER_COMMENT_MAX);
-	if (in->phone != NULL && !order_phone_valid(in->phone))
-		return order_fail(res, 422, ORDER_INVALID,
-		                  "phone must be digits with an optional '+', e.g. +998901234567");
-	if (in->has_location &&
-	    !(in->lat >= -90 && in->lat <= 90 && in->lng >= -180 && in->lng <= 180))
-		return order_fail(res, 422, ORDER_INVALID, "location is out of range");
-	if (in->table_number < 0 || in->table_number > 999)
-		return order_fail(res, 422, ORDER_INVALID, "tableNumber must be an integer 1..999");
+	json_object *body = order_input_json(in);
+	struct valid_error e;
+	int rc = valid_body(&order_body_schema, body, VALID_CREATE, &e);
+
+	json_object_put(body);
+	if (rc < 0)
+		return order_refused(res, &e);
 	if (in->idempotency_key != NULL && !order_idempotency_key_ok(in->idempotency_key))
 		return order_fail(res, 400, ORDER_INVALID,
 		                  "Idempotency-Key must be 1..%d visible ASCII characters",
 		                  ORDER_IDEM_KEY_MAX);
-	return order_type_rules(in, res);
+	return 0;
+}
+
+/* The change order_change_status is asked for, against order_status_schema. */
+static int
+order_status_check(const char *to, const char *message, struct order_result *res)
+{
+	json_object *body = json_object_new_object();
+	struct valid_error e;
+	int rc;
+
+	order_add_str(body, "status", to);
+	order_add_str(body, "message", message);
+	rc = valid_body(&order_status_schema, body, VALID_CREATE, &e);
+	json_object_put(body);
+	return rc < 0 ? order_refused(res, &e) : 0;
 }
 
 /* ------------------------------------------------------------- create */
@@ -755,20 +754,73 @@ order_open_branch(mongoc_client_t *client, const bson_oid_t *id, int64_t now, bs
 	return 0;
 }
 
-/* The order document as stored: lines priced by the server. */
-static void
-order_build(bson_t *order, const bson_oid_t *order_id, int64_t number, const struct order_input *in,
-            const struct priced *p, const struct who *who, const bson_t *user, int64_t subtotal,
-            int64_t fee, int64_t now)
+/* What the server priced: each line (in->items' order), their sum, the fee. */
+struct priced_order {
+	const struct priced *lines;
+	int64_t subtotal, fee;
+};
+
+/* What makes the document this order: its id, the branch's number, when. */
+struct order_stamp {
+	bson_oid_t id;
+	int64_t number;
+	int64_t now;
+};
+
+/*
+ * Prices in against the products loaded in p and the branch: a client's
+ * line price or total must be ours (409), a delivery must reach the
+ * branch's minimum (422). Returns 0 with *po filled, or -1 with res set.
+ */
+static int
+order_price_check(const struct order_input *in, const struct priced *p, const bson_t *branch,
+                  struct priced_order *po, struct order_result *res)
 {
+	int64_t min_order;
+
+	po->lines = p;
+	po->subtotal = po->fee = 0;
+	for (size_t i = 0; i < in->nitems; i++) {
+		if (in->items[i].has_price && in->items[i].price != p[i].price)
+			return order_fail(res, 409, ORDER_PRICE_CHANGED,
+			                  "The price of %s is now %lld so'm", p[i].name,
+			                  (long long)p[i].price);
+		po->subtotal += p[i].price * in->items[i].quantity;
+	}
+	if (strcmp(in->order_type, "delivery") == 0) {
+		po->fee = db_doc_int(branch, "deliveryFee", 0);
+		min_order = db_doc_int(branch, "minOrder", 0);
+		if (po->subtotal < min_order)
+			return order_fail(res, 422, ORDER_MIN_ORDER,
+			                  "The minimum order for delivery is %lld so'm",
+			                  (long long)min_order);
+	}
+	if (in->has_total && in->total != po->subtotal + po->fee)
+		return order_fail(res, 409, ORDER_PRICE_CHANGED, "The total is now %lld so'm",
+		                  (long long)(po->subtotal + po->fee));
+	return 0;
+}
+
+/*
+ * The order document as stored, into out (initialized, empty): the
+ * request's choices, the server's prices, who placed it (user: their
+ * users document, or NULL) and its stamp. The one place its shape is
+ * written (the board, analytics and payments read it).
+ */
+static void
+order_build_document(const struct order_input *in, const struct priced_order *po,
+                     const struct order_stamp *st, const struct who *who, const bson_t *user,
+                     bson_t *order)
+{
+	const struct priced *p = po->lines;
 	bson_t arr, line, hist, entry, sub;
 	struct tashkent_time lt;
 	bson_iter_t it;
 	char hkey[24];
 
-	tashkent_time(now, &lt);
-	BSON_APPEND_OID(order, "_id", order_id);
-	BSON_APPEND_INT64(order, "number", number);
+	tashkent_time(st->now, &lt);
+	BSON_APPEND_OID(order, "_id", &st->id);
+	BSON_APPEND_INT64(order, "number", st->number);
 	BSON_APPEND_OID(order, "branch", &in->branch);
 	BSON_APPEND_OID(order, "user", &who->id);
 	BSON_APPEND_DOCUMENT_BEGIN(order, "customer", &sub);
@@ -798,9 +850,9 @@ order_build(bson_t *order, const bson_oid_t *order_id, int64_t number, const str
 		bson_append_document_end(&arr, &line);
 	}
 	bson_append_array_end(order, &arr);
-	BSON_APPEND_INT64(order, "subtotal", subtotal);
-	BSON_APPEND_INT64(order, "deliveryFee", fee);
-	BSON_APPEND_INT64(order, "total", subtotal + fee);
+	BSON_APPEND_INT64(order, "subtotal", po->subtotal);
+	BSON_APPEND_INT64(order, "deliveryFee", po->fee);
+	BSON_APPEND_INT64(order, "total", po->subtotal + po->fee);
 	BSON_APPEND_UTF8(order, "orderType", in->order_type);
 	BSON_APPEND_UTF8(order, "paymentMethod", in->payment_method);
 	BSON_APPEND_UTF8(order, "paymentStatus", "pending");
@@ -824,7 +876,7 @@ order_build(bson_t *order, const bson_oid_t *order_id, int64_t number, const str
 	BSON_APPEND_DOCUMENT_BEGIN(&hist, "0", &entry);
 	BSON_APPEND_UTF8(&entry, "status", "pending");
 	BSON_APPEND_NULL(&entry, "message");
-	BSON_APPEND_DATE_TIME(&entry, "timestamp", now);
+	BSON_APPEND_DATE_TIME(&entry, "timestamp", st->now);
 	BSON_APPEND_OID(&entry, "updatedBy", &who->id);
 	bson_append_document_end(&hist, &entry);
 	bson_append_array_end(order, &hist);
@@ -832,8 +884,8 @@ order_build(bson_t *order, const bson_oid_t *order_id, int64_t number, const str
 	BSON_APPEND_INT32(order, "localHour", lt.hour);
 	if (in->idempotency_key != NULL)
 		BSON_APPEND_UTF8(order, "idempotencyKey", in->idempotency_key);
-	BSON_APPEND_DATE_TIME(order, "createdAt", now);
-	BSON_APPEND_DATE_TIME(order, "updatedAt", now);
+	BSON_APPEND_DATE_TIME(order, "createdAt", st->now);
+	BSON_APPEND_DATE_TIME(order, "updatedAt", st->now);
 }
 
 int
@@ -845,7 +897,9 @@ order_place(mongoc_client_t *client, const struct order_input *in, const struct 
 	bson_error_t error;
 	bson_oid_t order_id;
 	char claim_id[200] = "", owner[17];
-	int64_t now = db_now_ms(), subtotal = 0, fee = 0, min_order, number;
+	int64_t now = db_now_ms();
+	struct priced_order po;
+	struct order_stamp st;
 	int rc;
 
 	order_result_init(res);
@@ -868,32 +922,9 @@ order_place(mongoc_client_t *client, const struct order_input *in, const struct 
 	if (order_open_branch(client, &in->branch, now, &branch, res) != 0)
 		goto release;
 	p = xcalloc(in->nitems, sizeof(*p));
-	if (order_price_lines(client, in, p, res) != 0)
+	if (order_price_lines(client, in, p, res) != 0 ||
+	    order_price_check(in, p, branch, &po, res) != 0)
 		goto release;
-	for (size_t i = 0; i < in->nitems; i++) {
-		if (in->items[i].has_price && in->items[i].price != p[i].price) {
-			order_fail(res, 409, ORDER_PRICE_CHANGED,
-			           "The price of %s is now %lld so'm", p[i].name,
-			           (long long)p[i].price);
-			goto release;
-		}
-		subtotal += p[i].price * in->items[i].quantity;
-	}
-	if (strcmp(in->order_type, "delivery") == 0) {
-		fee = db_doc_int(branch, "deliveryFee", 0);
-		min_order = db_doc_int(branch, "minOrder", 0);
-		if (subtotal < min_order) {
-			order_fail(res, 422, ORDER_MIN_ORDER,
-			           "The minimum order for delivery is %lld so'm",
-			           (long long)min_order);
-			goto release;
-		}
-	}
-	if (in->has_total && in->total != subtotal + fee) {
-		order_fail(res, 409, ORDER_PRICE_CHANGED, "The total is now %lld so'm",
-		           (long long)(subtotal + fee));
-		goto release;
-	}
 
 	/* The customer's name and language for the board and the messages. */
 	filter = BCON_NEW("_id", BCON_OID(&who->id));
@@ -905,14 +936,16 @@ order_place(mongoc_client_t *client, const struct order_input *in, const struct 
 		goto release;
 	}
 
-	number = order_claim_number(client, &in->branch, &order_id, &error);
-	if (number < 0) {
+	st.number = order_claim_number(client, &in->branch, &order_id, &error);
+	if (st.number < 0) {
 		order_db_fail(res, &error);
 		goto release;
 	}
 
 	order = bson_new();
-	order_build(order, &order_id, number, in, p, who, user, subtotal, fee, now);
+	bson_oid_copy(&order_id, &st.id);
+	st.now = now;
+	order_build_document(in, &po, &st, who, user, order);
 	/* Acknowledged (w: majority on MongoDB) before the caller hears 201. */
 	if (db_insert(client, "orders", order, &error) != 0) {
 		bson_destroy(order);
@@ -1264,14 +1297,8 @@ order_change_status(mongoc_client_t *client, const bson_oid_t *id, const char *t
 	bson_error_t error;
 
 	order_result_init(res);
-	if (!ONE_OF(to, statuses))
-		return order_fail(res, 422, ORDER_INVALID,
-		                  "status must be one of pending, confirmed, preparing, ready, "
-		                  "delivering, completed, cancelled");
-	if (message != NULL &&
-	    (!utf8_valid(message, strlen(message)) || utf8_length(message) > ORDER_MESSAGE_MAX))
-		return order_fail(res, 422, ORDER_INVALID, "message must be at most %d characters",
-		                  ORDER_MESSAGE_MAX);
+	if (order_status_check(to, message, res) != 0)
+		return -1;
 	if (order_load(client, id, who, res) != 0)
 		return -1;
 	order = res->order;

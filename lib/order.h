@@ -29,6 +29,17 @@ struct who;
 #define ORDER_ADDRESS_MAX  300
 #define ORDER_MESSAGE_MAX  500
 #define ORDER_IDEM_KEY_MAX 128
+#define ORDER_NAME_MAX     200 /* a line's name as the client shows it (ignored) */
+#define ORDER_TABLE_MAX    999
+
+/*
+ * The bodies, declared (lib/valid.h tables, in lib/order.c): POST
+ * /api/orders (order_input_from_json, order_input_check) and PUT
+ * /api/orders/{id}/status {status, message?} (order_change_status).
+ */
+struct valid_schema;
+extern const struct valid_schema order_body_schema;
+extern const struct valid_schema order_status_schema;
 
 /*
  * What a valid order request holds. Strings are borrowed: they must stay
@@ -50,9 +61,9 @@ struct order_input {
 	const char *address; /* NULL or 5..ORDER_ADDRESS_MAX code points */
 	int has_location;
 	double lat, lng;
-	const char *phone;    /* NULL or '+'? and 9..15 digits */
+	const char *phone;    /* NULL or a phone number (valid_phone) */
 	const char *comment;  /* NULL or at most ORDER_COMMENT_MAX code points */
-	int64_t table_number; /* 0 when absent, else 1..999 */
+	int64_t table_number; /* 0 when absent, else 1..ORDER_TABLE_MAX */
 	int has_total;
 	int64_t total;               /* what the client believes the total is */
 	const char *idempotency_key; /* NULL, or 1..ORDER_IDEM_KEY_MAX visible ASCII */
@@ -90,6 +101,9 @@ struct order_result {
 
 void order_result_free(struct order_result *res);
 
+/* The seven statuses, NULL-terminated (a valid.h enum). */
+extern const char *const order_statuses[];
+
 /* 1 when s is one of the seven statuses, order types, payment methods. */
 int order_status_valid(const char *s);
 int order_type_valid(const char *s);
@@ -99,16 +113,18 @@ int order_payment_valid(const char *s);
 int order_idempotency_key_ok(const char *key);
 
 /*
- * Fills in from a POST /api/orders body (the strings point into body).
- * Returns 0, or -1 with res set to 400 (wrong type, unknown field) or 422
- * (out of range, missing for the order type).
+ * Fills in from a POST /api/orders body checked against order_body_schema
+ * (normalized in place: the strings point into body). Returns 0, or -1
+ * with res set to 400 (wrong type, unknown field) or 422 (out of range,
+ * missing for the order type).
  */
 int order_input_from_json(json_object *body, struct order_input *in, struct order_result *res);
 
 /*
  * The rules order_input_from_json enforces, for an input built directly
- * (the bot): counts, ranges, lengths, enumerations, what each order type
- * requires. Returns 0, or -1 with res set to 400/422.
+ * (the bot): the input as a body, checked against the same
+ * order_body_schema, then the Idempotency-Key. Returns 0, or -1 with res
+ * set to 400/422.
  */
 int order_input_check(const struct order_input *in, struct order_result *res);
 

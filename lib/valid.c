@@ -149,7 +149,8 @@ valid_string(const struct valid_field *f, json_object *v, const char *path, cons
 {
 	const char *p;
 	size_t n;
-	int trim = f->kind == VK_STRING || f->kind == VK_TEXT || f->kind == VK_PHONE;
+	int verbatim = (f->flags & VALID_VERBATIM) != 0;
+	int trim = !verbatim && (f->kind == VK_STRING || f->kind == VK_TEXT || f->kind == VK_PHONE);
 
 	if (!json_object_is_type(v, json_type_string))
 		return valid_fail(e, 400, path, "%s must be %s", path, what);
@@ -171,7 +172,7 @@ valid_string(const struct valid_field *f, json_object *v, const char *path, cons
 			n = b - a;
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; !verbatim && i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
 		if ((c < 0x20 || c == 0x7f) &&
 		    !(f->kind == VK_TEXT && (c == '\n' || c == '\r' || c == '\t')))
@@ -358,7 +359,9 @@ valid_value(const struct valid_field *f, json_object *v, const char *path, struc
 	case VK_OBJECT:
 		if (!json_object_is_type(v, json_type_object))
 			return valid_fail(e, 400, path, "%s must be an object", path);
-		if (valid_object(f->schema, v, path, VALID_CREATE, e, &named) != 0)
+		/* No schema: an opaque object, its members the rule's to judge (v17-conv). */
+		if (f->schema != NULL &&
+		    valid_object(f->schema, v, path, VALID_CREATE, e, &named) != 0)
 			return -1;
 		break;
 	case VK_ARRAY:
@@ -556,6 +559,8 @@ valid_append(const struct valid_field *f, const char *key, json_object *v, bson_
 		break;
 	}
 	case VK_OBJECT:
+		if (f->schema == NULL) /* opaque: never stored */
+			break;
 		bson_append_document_begin(out, key, -1, &doc);
 		valid_to_bson(f->schema, v, &doc);
 		bson_append_document_end(out, &doc);

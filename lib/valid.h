@@ -44,7 +44,10 @@ enum valid_kind {
 	VK_LOCALDAY, /* "YYYY-MM-DD", a real calendar day from 1970 */
 	VK_DIGITS,   /* a string of min..max ASCII digits (codes: MXIK, package) */
 	VK_LOCATION, /* {"lat": -90..90, "lng": -180..180} */
-	VK_OBJECT,   /* an object checked against schema */
+	VK_OBJECT,   /* an object checked against schema; with no schema an
+	                opaque object (any members; its .rule, if any, judges),
+	                left out of valid_to_bson (added by v17-conv: Telegram's
+	                signed widget payload, whose values are strings or numbers) */
 	VK_ARRAY,    /* min..max objects, each checked against schema */
 	VK_STRINGS,  /* min..max strings, each checked as item (a VK_* scalar) */
 };
@@ -53,6 +56,13 @@ enum valid_kind {
 #define VALID_REQUIRED 0x1 /* must be present when creating (VALID_CREATE) */
 #define VALID_NULLABLE 0x2 /* null is accepted (and kept: $set null unsets) */
 #define VALID_24H      0x4 /* VK_HHMM: "24:00" accepted (a closing time) */
+/*
+ * VK_STRING, VK_TEXT: kept byte for byte - not trimmed, control
+ * characters allowed (still UTF-8 without NUL) - for values that are
+ * compared or signed as sent: passwords, Telegram's signed fields.
+ * (Added by v17-conv for fcgi-apps/auth.)
+ */
+#define VALID_VERBATIM 0x8
 
 struct valid_error;
 struct valid_schema;

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "oshxona.h"
+#include "users.h"
+#include "valid.h"
 
 #define AUTH_BODY_MAX      (8 * 1024)
 #define LOGIN_MAX_LEN      64
@@ -155,8 +157,28 @@ auth_place_remember(mongoc_client_t *client, const char *key)
 	mongoc_collection_destroy(coll);
 }
 
+/* password: at most PASSWORD_MAX_LEN bytes (what password.c hashes), 422. */
+static int
+auth_password_rule(json_object *v, const char *path, struct valid_error *e)
+{
+	if (json_object_get_string_len(v) > PASSWORD_MAX_LEN)
+		return valid_fail(e, 422, path, "%s must be at most %d bytes", path,
+		                  PASSWORD_MAX_LEN);
+	return 0;
+}
+
+/* The body of POST /api/auth/login. */
+enum { LF_LOGIN, LF_PASSWORD, LF__MAX };
+static const struct valid_field auth_login_fields[LF__MAX] = {
+    [LF_LOGIN] = VALID_FIELD("login", VK_STRING, VALID_REQUIRED, .min = 1, .max = LOGIN_MAX_LEN),
+    /* Verbatim: a password is compared as it was set, spaces and all. */
+    [LF_PASSWORD] = VALID_FIELD("password", VK_STRING, VALID_REQUIRED | VALID_VERBATIM, .min = 1,
+                                .max = PASSWORD_MAX_LEN, .rule = auth_password_rule),
+};
+static const struct valid_schema auth_login_schema = VALID_SCHEMA(auth_login_fields);
+
 /*
- * POST /api/auth/login {login, password}. Unknown login, wrong password
+ * POST /api/auth/login, body auth_login_schema (above). Unknown login, wrong password
  * and disabled account all give the same 401 after the same Argon2 work.
  * 429 after five failures within 15 minutes from the address (any
  * account), or on the account from anywhere, except from a place the
@@ -174,19 +196,19 @@ auth_login(struct req *r)
 	bson_iter_t it;
 	int64_t retry_ip = 0, retry_acc = 0;
 	int limited_ip, limited_acc, known = 0, found, ok = 0;
+	struct valid_error e;
 
 	if (body == NULL)
 		return;
-	login = json_get_string(body, "login");
-	password = json_get_string(body, "password");
-	if (login == NULL || password == NULL || json_object_object_length(body) != 2) {
-		resp_error(r, 400, "Body must be {\"login\": string, \"password\": string}");
+	if (valid_body(&auth_login_schema, body, VALID_CREATE, &e) < 0) {
+		valid_answer(r, &e);
 		goto done;
 	}
-	if (auth_login_name(login, name) != 0 || *password == '\0' ||
-	    strlen(password) > PASSWORD_MAX_LEN) {
-		resp_error(r, 422, "login must be 1..%d characters, password 1..%d", LOGIN_MAX_LEN,
-		           PASSWORD_MAX_LEN);
+	login = valid_get_str(body, "login");
+	password = valid_get_str(body, "password");
+	/* LOGIN_MAX_LEN counts bytes here (the stored, lower-case name). */
+	if (auth_login_name(login, name) != 0) {
+		resp_error(r, 422, "login must be 1..%d characters", LOGIN_MAX_LEN);
 		goto done;
 	}
 	snprintf(key_ip, sizeof(key_ip), "login-ip:%s", ip != NULL ? ip : "-");
@@ -367,65 +389,45 @@ auth_language(const char *code)
 	return strncmp(code, "ru", 2) == 0 ? "ru" : "uz";
 }
 
-/*
- * Creates or updates the customer by telegramId; *id gets its _id. The
- * unique index on telegramId makes a racing double sign-up one user: the
- * loser of the insert finds the winner's document.
- */
+/* initData over TELEGRAM_INIT_MAX bytes: 413, as before the table. */
 static int
-auth_upsert_user(mongoc_client_t *client, const struct telegram_user *u, bson_oid_t *id,
-                 bson_error_t *error)
+auth_init_rule(json_object *v, const char *path, struct valid_error *e)
 {
-	mongoc_collection_t *coll = db_collection(client, "users");
-	bson_t *filter = BCON_NEW("telegramId", BCON_INT64(u->id));
-	int64_t now = db_now_ms();
-	bson_t *doc = NULL;
-	bson_iter_t it;
-	int rc = -1;
-
-	for (int tries = 0; tries < 2 && rc < 0; tries++) {
-		int found = db_find_one(client, "users", filter, NULL, &doc, error);
-		if (found < 0)
-			break;
-		if (found) {
-			bson_t *update = BCON_NEW(
-			    "$set", "{", "firstName", BCON_UTF8(u->first_name), "lastName",
-			    BCON_UTF8(u->last_name), "username", BCON_UTF8(u->username), "photoUrl",
-			    BCON_UTF8(u->photo_url), "updatedAt", BCON_DATE_TIME(now), "}");
-			bool ok =
-			    mongoc_collection_update_one(coll, filter, update, NULL, NULL, error);
-			bson_destroy(update);
-			if (ok && bson_iter_init_find(&it, doc, "_id") &&
-			    BSON_ITER_HOLDS_OID(&it)) {
-				bson_oid_copy(bson_iter_oid(&it), id);
-				rc = 0;
-			}
-			break;
-		}
-		bson_oid_init(id, NULL);
-		bson_t *ins = BCON_NEW("_id", BCON_OID(id), "telegramId", BCON_INT64(u->id),
-		                       "firstName", BCON_UTF8(u->first_name), "lastName",
-		                       BCON_UTF8(u->last_name), "username", BCON_UTF8(u->username),
-		                       "photoUrl", BCON_UTF8(u->photo_url), "language",
-		                       BCON_UTF8(auth_language(u->language_code)), "createdAt",
-		                       BCON_DATE_TIME(now), "updatedAt", BCON_DATE_TIME(now));
-		bool ok = mongoc_collection_insert_one(coll, ins, NULL, NULL, error);
-		bson_destroy(ins);
-		if (ok)
-			rc = 0;
-		else if (!db_error_is_duplicate(error))
-			break;
-	}
-	if (doc != NULL)
-		bson_destroy(doc);
-	bson_destroy(filter);
-	mongoc_collection_destroy(coll);
-	return rc;
+	if (json_object_get_string_len(v) > TELEGRAM_INIT_MAX)
+		return valid_fail(e, 413, path, "%s too long", path);
+	return 0;
 }
 
+/* Exactly one of initData (the Mini App) and widget (the Login Widget). */
+static int
+auth_telegram_rule(json_object *body, const char *path, struct valid_error *e)
+{
+	(void)path;
+	if (valid_has(body, "initData") == valid_has(body, "widget"))
+		return valid_fail(e, 400, "",
+		                  "Body must be {\"initData\": string} or {\"widget\": object}");
+	return 0;
+}
+
+/* The body of POST /api/auth/telegram. */
+enum { TF_INIT, TF_WIDGET, TF__MAX };
+static const struct valid_field auth_telegram_fields[TF__MAX] = {
+    [TF_INIT] = VALID_FIELD("initData", VK_STRING, VALID_VERBATIM, .min = 1, .max = AUTH_BODY_MAX,
+                            .rule = auth_init_rule),
+    /*
+     * The Login Widget's payload (core.telegram.org/widgets/login): an
+     * opaque object (no schema) - its members are signed as sent, numbers
+     * from the widget's callback, strings from its redirect (the shop's
+     * /login), and telegram_widget_verify judges them all (401).
+     */
+    [TF_WIDGET] = VALID_FIELD("widget", VK_OBJECT, 0),
+};
+static const struct valid_schema auth_telegram_schema =
+    VALID_SCHEMA_RULE(auth_telegram_fields, auth_telegram_rule);
+
 /*
- * POST /api/auth/telegram {"initData": "..."} (Mini App) or
- * {"widget": {...}} (Login Widget): verified, claimed once, then the
+ * POST /api/auth/telegram, body auth_telegram_schema (above): initData
+ * (Mini App) or widget (Login Widget), verified, claimed once, then the
  * customer is created or updated and a session starts.
  */
 static void
@@ -434,28 +436,25 @@ auth_telegram(struct req *r)
 	json_object *body = req_json(r, AUTH_BODY_MAX), *widget = NULL, *o;
 	const char *init_data;
 	struct telegram_user u;
+	struct user_telegram ut;
 	char hash[65], why[128];
 	mongoc_client_t *client = NULL;
 	bson_error_t error;
 	bson_oid_t user;
 	bson_t *filter = NULL, *doc = NULL;
+	struct valid_error e;
 	int rc, claimed;
 
 	if (body == NULL)
 		return;
-	init_data = json_get_string(body, "initData");
-	json_object_object_get_ex(body, "widget", &widget);
-	if (json_object_object_length(body) != 1 || (init_data == NULL) == (widget == NULL) ||
-	    (widget != NULL && !json_object_is_type(widget, json_type_object))) {
-		resp_error(r, 400, "Body must be {\"initData\": string} or {\"widget\": object}");
+	if (valid_body(&auth_telegram_schema, body, VALID_CREATE, &e) < 0) {
+		valid_answer(r, &e);
 		goto done;
 	}
+	init_data = valid_get_str(body, "initData");
+	widget = valid_get_object(body, "widget");
 	if (*app_config.bot_token == '\0') {
 		resp_error(r, 503, "Telegram sign-in is not configured");
-		goto done;
-	}
-	if (init_data != NULL && strlen(init_data) > TELEGRAM_INIT_MAX) {
-		resp_error(r, 413, "initData too long");
 		goto done;
 	}
 	rc = init_data != NULL
@@ -478,7 +477,16 @@ auth_telegram(struct req *r)
 		resp_error(r, 401, "Telegram sign-in data was already used");
 		goto done;
 	}
-	if (auth_upsert_user(client, &u, &user, &error) != 0 ||
+	/* The profile as Telegram signed it; the language a guess for a new user only. */
+	ut = (struct user_telegram){
+	    .telegram_id = u.id,
+	    .first_name = u.first_name,
+	    .last_name = u.last_name,
+	    .username = u.username,
+	    .photo_url = u.photo_url,
+	    .language = auth_language(u.language_code),
+	};
+	if (user_upsert_telegram(client, &ut, &user, &error) != 0 ||
 	    session_start(r, client, &user, &error) != 0) {
 		db_answer_error(r, &error);
 		goto done;

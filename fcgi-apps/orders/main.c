@@ -5,17 +5,18 @@
  * announces the change (Nchan events, Telegram), so no client waits on
  * those and none of them can fail the request.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "analytics.h"
 #include "oshxona.h"
 #include "order.h"
+#include "valid.h"
 
 #define ORDER_BODY_MAX     (32 * 1024)
 #define LIST_LIMIT_DEFAULT 20
 #define LIST_LIMIT_MAX     100
+#define LIST_OFFSET_MAX    10000
 #define BOARD_DAYS         1  /* the board without from/to: today */
 #define BOARD_SPAN_MAX     31 /* from..to, days: older history is a report's job */
 
@@ -31,12 +32,20 @@ order_json(const bson_t *order)
 static void
 order_respond(struct req *r, int status, const bson_t *order)
 {
-	json_object *o = json_object_new_object();
+	resp_data(r, status, order_json(order));
+}
 
-	json_object_object_add(o, "success", json_object_new_boolean(1));
-	json_object_object_add(o, "data", order_json(order));
+/* A page of a list: {"success", "data", "total", "limit", "offset"}, no-store. */
+static void
+order_respond_page(struct req *r, json_object *data, int64_t total, int64_t limit, int64_t offset)
+{
+	json_object *o = resp_envelope(data);
+
+	json_object_object_add(o, "total", json_object_new_int64(total));
+	json_object_object_add(o, "limit", json_object_new_int64(limit));
+	json_object_object_add(o, "offset", json_object_new_int64(offset));
 	resp_header(r, "Cache-Control", "no-store");
-	resp_json(r, status, o);
+	resp_json(r, 200, o);
 	json_object_put(o);
 }
 
@@ -49,7 +58,7 @@ order_refuse(struct req *r, const struct order_result *res)
 
 /* ------------------------------------------------------------- create */
 
-/* POST /api/orders */
+/* POST /api/orders: the body is order_body_schema (lib/order.c). */
 static void
 order_create(struct req *r)
 {
@@ -150,7 +159,7 @@ order_list(struct req *r, mongoc_client_t *client, const bson_t *filter, int64_t
 	mongoc_collection_t *coll = db_collection(client, "orders");
 	bson_t *opts = BCON_NEW("sort", "{", "createdAt", BCON_INT32(-1), "}");
 	mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
-	json_object *o, *data = json_object_new_array();
+	json_object *data = json_object_new_array();
 	const bson_t *doc;
 	bson_error_t error;
 	int64_t total = 0;
@@ -163,15 +172,7 @@ order_list(struct req *r, mongoc_client_t *client, const bson_t *filter, int64_t
 		db_answer_error(r, &error);
 		json_object_put(data);
 	} else {
-		o = json_object_new_object();
-		json_object_object_add(o, "success", json_object_new_boolean(1));
-		json_object_object_add(o, "data", data);
-		json_object_object_add(o, "total", json_object_new_int64(total));
-		json_object_object_add(o, "limit", json_object_new_int64(limit));
-		json_object_object_add(o, "offset", json_object_new_int64(offset));
-		resp_header(r, "Cache-Control", "no-store");
-		resp_json(r, 200, o);
-		json_object_put(o);
+		order_respond_page(r, data, total, limit, offset);
 	}
 	mongoc_cursor_destroy(cursor);
 	bson_destroy(opts);
@@ -179,77 +180,31 @@ order_list(struct req *r, mongoc_client_t *client, const bson_t *filter, int64_t
 }
 
 /* GET /api/orders?limit&offset: the customer's own, newest first. */
+enum { MQ_LIMIT, MQ_OFFSET, MQ__MAX };
+static const struct valid_field order_mine_query[MQ__MAX] = {
+    [MQ_LIMIT] = VALID_FIELD("limit", VK_INT, 0, .min = 1, .max = LIST_LIMIT_MAX),
+    [MQ_OFFSET] = VALID_FIELD("offset", VK_INT, 0, .min = 0, .max = LIST_OFFSET_MAX),
+};
+
 static void
 order_mine(struct req *r)
 {
-	static const struct qs_field fields[] = {
-	    {"limit", QS_INT, 1, LIST_LIMIT_MAX},
-	    {"offset", QS_INT, 0, 10000},
-	};
-	struct qs_value vals[2];
+	struct qs_value vals[MQ__MAX];
 	struct qs q;
-	char err[160];
 	mongoc_client_t *client = db_pop();
 	struct who who;
 	bson_t *filter;
 
-	if (authz(r, client, AUTHZ_CUSTOMER, NULL, &who) != 0)
+	if (authz(r, client, AUTHZ_CUSTOMER, NULL, &who) != 0 ||
+	    valid_query(r, &q, order_mine_query, MQ__MAX, vals) != 0)
 		goto done;
-	if (qs_parse(r->query, &q, err, sizeof(err)) != 0 ||
-	    qs_validate(&q, fields, 2, vals, err, sizeof(err)) != 0) {
-		resp_error(r, 400, "%s", err);
-		goto done;
-	}
 	filter = BCON_NEW("user", BCON_OID(&who.id));
-	order_list(r, client, filter, vals[0].present ? vals[0].i : LIST_LIMIT_DEFAULT,
-	           vals[1].present ? vals[1].i : 0);
+	order_list(r, client, filter,
+	           vals[MQ_LIMIT].present ? vals[MQ_LIMIT].i : LIST_LIMIT_DEFAULT,
+	           vals[MQ_OFFSET].present ? vals[MQ_OFFSET].i : 0);
 	bson_destroy(filter);
 done:
 	db_push(client);
-}
-
-/* "YYYY-MM-DD" exactly. */
-static int
-order_is_day(const char *s)
-{
-	static const char shape[] = "dddd-dd-dd";
-
-	if (strlen(s) != sizeof(shape) - 1)
-		return 0;
-	for (size_t i = 0; shape[i] != '\0'; i++) {
-		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != '-')
-			return 0;
-	}
-	return 1;
-}
-
-/* The day number (days since 1970-01-01) of "YYYY-MM-DD"; -1 if no date. */
-static int64_t
-order_day_number(const char *s)
-{
-	struct tm tm = {0};
-	char back[11];
-	time_t t;
-
-	if (!order_is_day(s) || strptime(s, "%Y-%m-%d", &tm) == NULL)
-		return -1;
-	tm.tm_hour = 12;
-	t = timegm(&tm);
-	/* strptime takes 2026-02-31; a date that does not print back is none. */
-	if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL ||
-	    strftime(back, sizeof(back), "%Y-%m-%d", &tm) == 0 || strcmp(back, s) != 0)
-		return -1;
-	return (int64_t)t / 86400;
-}
-
-static void
-order_day_string(int64_t day, char out[11])
-{
-	time_t t = (time_t)(day * 86400 + 12 * 3600);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
 /* Newest first; _id (time-ordered) breaks ties. */
@@ -276,8 +231,8 @@ order_newest_first(const void *a, const void *b)
 struct board_query {
 	const bson_oid_t *branches; /* NULL: every branch (owners) */
 	size_t nbranches;
-	const char *status; /* NULL: any */
-	int64_t first_day, last_day;
+	const char *status;               /* NULL: any */
+	char first_day[11], last_day[11]; /* local days, YYYY-MM-DD */
 	int64_t limit, offset;
 };
 
@@ -363,13 +318,13 @@ static void
 order_board(struct req *r, mongoc_client_t *client, const struct board_query *q)
 {
 	mongoc_collection_t *coll = db_collection(client, "orders");
-	json_object *o, *data = json_object_new_array();
+	json_object *data = json_object_new_array();
 	bson_error_t error;
 	int64_t pos = 0;
 
-	for (int64_t d = q->last_day; d >= q->first_day; d--) {
+	for (int64_t d = 0; d <= analytics_day_diff(q->first_day, q->last_day); d++) {
 		char day[11];
-		order_day_string(d, day);
+		analytics_day_add(q->last_day, (int)-d, day);
 		if (order_board_day(coll, q, day, &pos, data, &error) != 0) {
 			db_answer_error(r, &error);
 			json_object_put(data);
@@ -377,15 +332,7 @@ order_board(struct req *r, mongoc_client_t *client, const struct board_query *q)
 			return;
 		}
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "success", json_object_new_boolean(1));
-	json_object_object_add(o, "data", data);
-	json_object_object_add(o, "total", json_object_new_int64(pos));
-	json_object_object_add(o, "limit", json_object_new_int64(q->limit));
-	json_object_object_add(o, "offset", json_object_new_int64(q->offset));
-	resp_header(r, "Cache-Control", "no-store");
-	resp_json(r, 200, o);
-	json_object_put(o);
+	order_respond_page(r, data, pos, q->limit, q->offset);
 	mongoc_collection_destroy(coll);
 }
 
@@ -394,66 +341,55 @@ order_board(struct req *r, mongoc_client_t *client, const struct board_query *q)
  * orders of the local days from..to (default: today; only `to`: that day;
  * only `from`: up to today), at most BOARD_SPAN_MAX days at once.
  */
+enum { AQ_BRANCH, AQ_STATUS, AQ_FROM, AQ_TO, AQ_LIMIT, AQ_OFFSET, AQ__MAX };
+static const struct valid_field order_admin_query[AQ__MAX] = {
+    [AQ_BRANCH] = VALID_FIELD("branch", VK_ID, 0),
+    [AQ_STATUS] = VALID_FIELD("status", VK_ENUM, 0, .values = order_statuses),
+    [AQ_FROM] = VALID_FIELD("from", VK_LOCALDAY, 0),
+    [AQ_TO] = VALID_FIELD("to", VK_LOCALDAY, 0),
+    [AQ_LIMIT] = VALID_FIELD("limit", VK_INT, 0, .min = 1, .max = LIST_LIMIT_MAX),
+    [AQ_OFFSET] = VALID_FIELD("offset", VK_INT, 0, .min = 0, .max = LIST_OFFSET_MAX),
+};
+
 static void
 order_admin_list(struct req *r)
 {
-	enum { F_BRANCH, F_STATUS, F_FROM, F_TO, F_LIMIT, F_OFFSET, F__MAX };
-	static const struct qs_field fields[F__MAX] = {
-	    [F_BRANCH] = {"branch", QS_OID, 0, 0},
-	    [F_STATUS] = {"status", QS_TEXT, 1, 16},
-	    [F_FROM] = {"from", QS_TEXT, 10, 10},
-	    [F_TO] = {"to", QS_TEXT, 10, 10},
-	    [F_LIMIT] = {"limit", QS_INT, 1, LIST_LIMIT_MAX},
-	    [F_OFFSET] = {"offset", QS_INT, 0, 10000},
-	};
-	struct qs_value v[F__MAX];
+	struct qs_value v[AQ__MAX];
 	struct qs q;
-	char err[160];
 	mongoc_client_t *client = db_pop();
 	struct who who;
 	struct board_query bq = {0};
 	struct tashkent_time today;
 
-	if (authz(r, client, AUTHZ_STAFF, NULL, &who) != 0)
+	if (authz(r, client, AUTHZ_STAFF, NULL, &who) != 0 ||
+	    valid_query(r, &q, order_admin_query, AQ__MAX, v) != 0)
 		goto done;
-	if (qs_parse(r->query, &q, err, sizeof(err)) != 0 ||
-	    qs_validate(&q, fields, F__MAX, v, err, sizeof(err)) != 0) {
-		resp_error(r, 400, "%s", err);
-		goto done;
-	}
-	if (v[F_STATUS].present && !order_status_valid(v[F_STATUS].text)) {
-		resp_error(r, 400,
-		           "status must be one of pending, confirmed, preparing, ready, "
-		           "delivering, completed, cancelled");
-		goto done;
-	}
 	tashkent_time(db_now_ms(), &today);
-	bq.last_day = order_day_number(v[F_TO].present ? v[F_TO].text : today.day);
-	bq.first_day =
-	    v[F_FROM].present ? order_day_number(v[F_FROM].text) : bq.last_day - (BOARD_DAYS - 1);
-	if (bq.last_day < 0 || bq.first_day < 0) {
-		resp_error(r, 400, "from and to must be local days, YYYY-MM-DD");
-		goto done;
-	}
-	if (bq.last_day - bq.first_day >= BOARD_SPAN_MAX) {
+	snprintf(bq.last_day, sizeof(bq.last_day), "%s",
+	         v[AQ_TO].present ? v[AQ_TO].text : today.day);
+	if (v[AQ_FROM].present)
+		snprintf(bq.first_day, sizeof(bq.first_day), "%s", v[AQ_FROM].text);
+	else
+		analytics_day_add(bq.last_day, -(BOARD_DAYS - 1), bq.first_day);
+	if (analytics_day_diff(bq.first_day, bq.last_day) >= BOARD_SPAN_MAX) {
 		resp_error(r, 400, "from..to may span at most %d days", BOARD_SPAN_MAX);
 		goto done;
 	}
-	if (v[F_BRANCH].present) {
-		if (!authz_branch(&who, &v[F_BRANCH].oid)) {
+	if (v[AQ_BRANCH].present) {
+		if (!authz_branch(&who, &v[AQ_BRANCH].oid)) {
 			resp_error(r, 403, "Not allowed for this branch");
 			goto done;
 		}
-		bq.branches = &v[F_BRANCH].oid;
+		bq.branches = &v[AQ_BRANCH].oid;
 		bq.nbranches = 1;
 	} else if (strcmp(who.role, "owner") != 0) {
 		/* Everyone but owners sees only their own branches. */
 		bq.branches = who.branches;
 		bq.nbranches = who.nbranches;
 	}
-	bq.status = v[F_STATUS].present ? v[F_STATUS].text : NULL;
-	bq.limit = v[F_LIMIT].present ? v[F_LIMIT].i : LIST_LIMIT_DEFAULT;
-	bq.offset = v[F_OFFSET].present ? v[F_OFFSET].i : 0;
+	bq.status = v[AQ_STATUS].present ? v[AQ_STATUS].text : NULL;
+	bq.limit = v[AQ_LIMIT].present ? v[AQ_LIMIT].i : LIST_LIMIT_DEFAULT;
+	bq.offset = v[AQ_OFFSET].present ? v[AQ_OFFSET].i : 0;
 	order_board(r, client, &bq);
 done:
 	db_push(client);
@@ -461,15 +397,16 @@ done:
 
 /* ------------------------------------------------------------- status */
 
-/* PUT /api/orders/{id}/status {status, message?} */
+/* PUT /api/orders/{id}/status: the body is order_status_schema (lib/order.c). */
 static void
 order_set_status(struct req *r)
 {
 	mongoc_client_t *client = db_pop();
 	struct order_result res = {0};
+	struct valid_error e;
 	struct who who;
-	json_object *body = NULL, *v;
-	const char *to, *message = NULL;
+	json_object *body = NULL;
+	const char *to, *message;
 	bson_oid_t id;
 
 	if (authz(r, client, AUTHZ_ANY, NULL, &who) != 0)
@@ -477,27 +414,12 @@ order_set_status(struct req *r)
 	body = req_json(r, 4096);
 	if (body == NULL)
 		goto done;
-	json_object_object_foreach(body, key, val)
-	{
-		(void)val;
-		if (strcmp(key, "status") != 0 && strcmp(key, "message") != 0) {
-			resp_error(r, 400, "%s is not a known field", key);
-			goto done;
-		}
-	}
-	to = json_get_string(body, "status");
-	if (to == NULL) {
-		resp_error(r, 400, "status must be a string");
+	if (valid_body(&order_status_schema, body, VALID_CREATE, &e) < 0) {
+		valid_answer(r, &e);
 		goto done;
 	}
-	if (json_object_object_get_ex(body, "message", &v) &&
-	    !json_object_is_type(v, json_type_null)) {
-		if (!json_object_is_type(v, json_type_string)) {
-			resp_error(r, 400, "message must be a string");
-			goto done;
-		}
-		message = json_object_get_string(v);
-	}
+	to = valid_get_str(body, "status");
+	message = valid_get_str(body, "message");
 	if (parse_oid(r->params[0], &id) != 0) {
 		resp_error(r, 400, "Malformed order id");
 		goto done;

@@ -21,6 +21,7 @@
 
 #include "oshxona.h"
 #include "payments.h"
+#include "valid.h"
 
 static struct payments_config cfg;
 
@@ -777,13 +778,17 @@ done:
 /* ------------------------------------------------------ checkout link */
 
 /* GET /api/orders/{id}/pay?provider=payme|click (the customer who placed it) */
+static const char *const pay_providers[] = {"payme", "click", NULL};
+static const struct valid_field pay_link_query[] = {
+    VALID_FIELD("provider", VK_ENUM, 0, .values = pay_providers),
+};
+
 static void
 pay_link(struct req *r)
 {
-	static const struct qs_field fields[] = {{"provider", QS_TEXT, 1, 16}};
 	struct qs_value v[1];
 	struct qs q;
-	char err[160], url[1024], ohex[25];
+	char url[1024], ohex[25];
 	mongoc_client_t *client = db_pop();
 	struct who who;
 	bson_t *order = NULL;
@@ -793,20 +798,17 @@ pay_link(struct req *r)
 	const char *provider;
 	int64_t total;
 	int n;
-	json_object *o, *data;
+	json_object *data;
 
 	if (authz(r, client, AUTHZ_CUSTOMER, NULL, &who) != 0)
 		goto done;
-	if (qs_parse(r->query, &q, err, sizeof(err)) != 0 ||
-	    qs_validate(&q, fields, 1, v, err, sizeof(err)) != 0) {
-		resp_error(r, 400, "%s", err);
+	if (valid_query(r, &q, pay_link_query, 1, v) != 0)
 		goto done;
-	}
-	provider = v[0].present ? v[0].text : "";
-	if (strcmp(provider, "payme") != 0 && strcmp(provider, "click") != 0) {
+	if (!v[0].present) {
 		resp_error(r, 400, "provider must be payme or click");
 		goto done;
 	}
+	provider = v[0].text;
 	if (strlen(r->params[0]) != 24 || parse_oid(r->params[0], &owner) != 0) {
 		resp_error(r, 400, "Malformed order id");
 		goto done;
@@ -857,12 +859,7 @@ pay_link(struct req *r)
 	json_object_object_add(data, "orderId", json_object_new_string(ohex));
 	json_object_object_add(data, "amount", json_object_new_int64(total));
 	json_object_object_add(data, "url", json_object_new_string(url));
-	o = json_object_new_object();
-	json_object_object_add(o, "success", json_object_new_boolean(1));
-	json_object_object_add(o, "data", data);
-	resp_header(r, "Cache-Control", "no-store");
-	resp_json(r, 200, o);
-	json_object_put(o);
+	resp_data(r, 200, data);
 done:
 	if (order != NULL)
 		bson_destroy(order);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../../fcgi-apps/admin/bodies.c"
+#include "order.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -19,6 +20,9 @@ static const struct valid_schema *const schemas[] = {
     &category_body,
     &branch_body,
     &availability_body,
+    /* lib/order.c's: POST /api/orders and PUT /api/orders/{id}/status. */
+    &order_body_schema,
+    &order_status_schema,
 };
 
 /* Every accessor on every field of s, to run them over accepted bodies. */
