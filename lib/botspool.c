@@ -132,8 +132,10 @@ spool_open_locked(const char *dir, const char *path, int *created)
 			fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 			if (fd < 0 && errno == EEXIST)
 				continue; /* another child made it first */
-			if (fd < 0 && errno == ENOENT && mkdir(dir, 0700) == 0)
-				continue; /* the spool directory itself was missing */
+			/* The spool directory itself was missing (another child may
+			 * be making it at the same moment: EEXIST is fine too). */
+			if (fd < 0 && errno == ENOENT && (mkdir(dir, 0700) == 0 || errno == EEXIST))
+				continue;
 			*created = fd >= 0;
 		}
 		if (fd < 0)
