@@ -282,7 +282,12 @@ payme_perform(mongoc_client_t *client, struct payme_request *q, struct pending *
 			bson_destroy(order);
 		if (st == PAYMENTS_ORDER_ERROR)
 			return payme_db_error(q, &error);
-		if (st != PAYMENTS_ORDER_OK)
+		/*
+		 * Paid may be by this very transaction: a repeat racing the
+		 * first perform reads the order after it was marked. The paid
+		 * claim below tells the two apart (its holder is this one).
+		 */
+		if (st != PAYMENTS_ORDER_OK && st != PAYMENTS_ORDER_PAID)
 			return payme_error(q->id, PAYME_ERR_CANNOT_PERFORM,
 			                   st == PAYMENTS_ORDER_CANCELLED
 			                       ? "The order is cancelled"
@@ -709,9 +714,12 @@ click_complete(struct req *r)
 	}
 	if (tx.state == PAYMENT_CREATED) {
 		st = payments_order_check(client, ohex, "click", -1, &order, &error);
-		if (st == PAYMENTS_ORDER_OK) {
+		/* Paid may be by this very transaction (a repeat racing the
+		 * first complete): the paid claim's holder tells. */
+		if (st == PAYMENTS_ORDER_OK || st == PAYMENTS_ORDER_PAID) {
 			switch (payments_claim_paid(client, &tx, &error)) {
 			case PAYMENTS_CLAIM_OK:
+				st = PAYMENTS_ORDER_OK;
 				break;
 			case PAYMENTS_CLAIM_PAID:
 				st = PAYMENTS_ORDER_PAID;
