@@ -429,6 +429,13 @@ struct click_form {
 };
 
 /*
+ * Click's form as a lib/valid table (click.c): [0] prepare, [1] complete
+ * (which also requires merchant_prepare_id). What click_parse checks the
+ * form against, after reading it into a JSON object of strings.
+ */
+extern const struct valid_schema click_form_schema[2];
+
+/*
  * Parses Click's form for prepare (complete 0) or complete (1): every
  * field the signature covers must be there, once; the ids and error must
  * be integers; unknown fields are ignored (Click may add some). Returns
