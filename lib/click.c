@@ -13,18 +13,69 @@
 #include "oshxona.h"
 #include "payments.h"
 
-static const char *const click_names[CLICK_FIELD__MAX] = {
-    [CLICK_TRANS_ID] = "click_trans_id",
-    [CLICK_SERVICE_ID] = "service_id",
-    [CLICK_PAYDOC_ID] = "click_paydoc_id",
-    [CLICK_MERCHANT_TRANS_ID] = "merchant_trans_id",
-    [CLICK_MERCHANT_PREPARE_ID] = "merchant_prepare_id",
-    [CLICK_AMOUNT] = "amount",
-    [CLICK_ACTION] = "action",
-    [CLICK_ERROR] = "error",
-    [CLICK_ERROR_NOTE] = "error_note",
-    [CLICK_SIGN_TIME] = "sign_time",
-    [CLICK_SIGN_STRING] = "sign_string",
+/*
+ * Click's form as a lib/valid table (click_form_schema), indexed by enum
+ * click_field. Every value is text kept exactly as received: the
+ * signature covers it. Open: Click may add fields; they are ignored.
+ */
+
+/* An integer sent as text, in min..max. */
+static int
+click_int(json_object *v, const char *path, struct valid_error *e, int64_t min, int64_t max)
+{
+	int64_t i;
+
+	if (parse_int64(json_object_get_string(v), min, max, &i) != 0)
+		return valid_fail(e, 422, path, "%s must be an integer %lld..%lld", path,
+		                  (long long)min, (long long)max);
+	return 0;
+}
+
+static int
+click_positive(json_object *v, const char *path, struct valid_error *e)
+{
+	return click_int(v, path, e, 1, INT64_MAX);
+}
+
+static int
+click_int32(json_object *v, const char *path, struct valid_error *e)
+{
+	return click_int(v, path, e, INT32_MIN, INT32_MAX);
+}
+
+#define CLICK_TEXT(name_, flags_, ...)                                                             \
+	VALID_FIELD(name_, VK_STRING, (flags_) | VALID_VERBATIM, .max = CLICK_FIELD_MAX,           \
+	            __VA_ARGS__)
+static const struct valid_field click_fields[CLICK_FIELD__MAX] = {
+    [CLICK_TRANS_ID] = CLICK_TEXT("click_trans_id", VALID_REQUIRED, .rule = click_positive),
+    [CLICK_SERVICE_ID] = CLICK_TEXT("service_id", VALID_REQUIRED),
+    [CLICK_PAYDOC_ID] = CLICK_TEXT("click_paydoc_id", 0),
+    [CLICK_MERCHANT_TRANS_ID] = CLICK_TEXT("merchant_trans_id", VALID_REQUIRED),
+    /* complete only: click_complete_rule */
+    [CLICK_MERCHANT_PREPARE_ID] = CLICK_TEXT("merchant_prepare_id", 0),
+    [CLICK_AMOUNT] = CLICK_TEXT("amount", VALID_REQUIRED), /* judged against the order */
+    [CLICK_ACTION] = CLICK_TEXT("action", VALID_REQUIRED, .rule = click_int32),
+    [CLICK_ERROR] = CLICK_TEXT("error", VALID_REQUIRED, .rule = click_int32),
+    [CLICK_ERROR_NOTE] = CLICK_TEXT("error_note", 0),
+    [CLICK_SIGN_TIME] = CLICK_TEXT("sign_time", VALID_REQUIRED),
+    [CLICK_SIGN_STRING] = CLICK_TEXT("sign_string", VALID_REQUIRED),
+};
+
+/* Complete names the prepare it confirms: merchant_prepare_id is required there. */
+static int
+click_complete_rule(json_object *form, const char *path, struct valid_error *e)
+{
+	json_object *v;
+
+	(void)path;
+	if (!json_object_object_get_ex(form, "merchant_prepare_id", &v))
+		return valid_fail(e, 400, "merchant_prepare_id", "merchant_prepare_id is required");
+	return click_positive(v, "merchant_prepare_id", e);
+}
+
+const struct valid_schema click_form_schema[2] = {
+    VALID_SCHEMA_FLAGS(click_fields, NULL, VALID_OPEN),
+    VALID_SCHEMA_FLAGS(click_fields, click_complete_rule, VALID_OPEN),
 };
 
 static int __attribute__((format(printf, 3, 4)))
@@ -38,23 +89,24 @@ click_fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-int
-click_parse(const char *body, size_t len, int complete, struct click_form *f, char *err,
-            size_t errlen)
+/*
+ * The form's pairs, decoded, as a JSON object of strings. A name given
+ * twice is added twice (ADD_KEY_IS_NEW), so the checker refuses a known
+ * field sent twice and ignores an unknown one, as for JSON bodies.
+ * Returns 0, or -1 with err set.
+ */
+static int
+click_form_read(const char *body, size_t len, json_object *form, char *err, size_t errlen)
 {
-	static const enum click_field required[] = {
-	    CLICK_TRANS_ID, CLICK_SERVICE_ID, CLICK_MERCHANT_TRANS_ID, CLICK_AMOUNT,
-	    CLICK_ACTION,   CLICK_ERROR,      CLICK_SIGN_TIME,         CLICK_SIGN_STRING};
-	size_t pos = 0, used = 0, npairs = 0;
+	char name[CLICK_BODY_MAX + 1], value[CLICK_BODY_MAX + 1];
+	size_t pos = 0, npairs = 0;
 
-	memset(f, 0, sizeof(*f));
 	if (len > CLICK_BODY_MAX)
 		return click_fail(err, errlen, "the request is over %d bytes", CLICK_BODY_MAX);
 	while (pos < len) {
 		const char *pair = body + pos, *amp = memchr(pair, '&', len - pos), *eq;
 		size_t plen = amp != NULL ? (size_t)(amp - pair) : len - pos;
-		char *name, *value;
-		int nlen, vlen, field = -1;
+		int nlen, vlen;
 
 		pos += plen + 1;
 		if (plen == 0)
@@ -64,45 +116,53 @@ click_parse(const char *body, size_t len, int complete, struct click_form *f, ch
 		eq = memchr(pair, '=', plen);
 		if (eq == NULL)
 			return click_fail(err, errlen, "a field without '='");
-		/* Decoded text is never longer than its encoding: buf has room. */
-		name = f->buf + used;
+		/* Decoded text is never longer than its encoding. */
 		nlen = qs_url_decode(pair, (size_t)(eq - pair), name);
 		if (nlen <= 0 || !qs_text_clean(name, (size_t)nlen))
 			return click_fail(err, errlen, "a malformed field name");
 		name[nlen] = '\0';
-		value = name + nlen + 1;
-		if (used + (size_t)nlen + 1 + (size_t)(pair + plen - eq) > sizeof(f->buf))
-			return click_fail(err, errlen, "the request is too large");
 		vlen = qs_url_decode(eq + 1, (size_t)(pair + plen - eq - 1), value);
 		if (vlen < 0 || !qs_text_clean(value, (size_t)vlen))
 			return click_fail(err, errlen, "%s is malformed", name);
 		if ((size_t)vlen > CLICK_FIELD_MAX)
 			return click_fail(err, errlen, "%s is too long", name);
-		value[vlen] = '\0';
-		used += (size_t)nlen + 1 + (size_t)vlen + 1;
-		for (int i = 0; i < CLICK_FIELD__MAX; i++)
-			if (strcmp(name, click_names[i]) == 0)
-				field = i;
-		if (field < 0)
-			continue;
-		if (f->v[field] != NULL)
-			return click_fail(err, errlen, "%s is repeated", name);
-		f->v[field] = value;
+		json_object_object_add_ex(form, name, json_object_new_string_len(value, vlen),
+		                          JSON_C_OBJECT_ADD_KEY_IS_NEW);
 	}
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
-		if (f->v[required[i]] == NULL)
-			return click_fail(err, errlen, "%s is missing", click_names[required[i]]);
-	if (complete && f->v[CLICK_MERCHANT_PREPARE_ID] == NULL)
-		return click_fail(err, errlen, "merchant_prepare_id is missing");
-	if (parse_int64(f->v[CLICK_TRANS_ID], 1, INT64_MAX, &f->trans_id) != 0)
-		return click_fail(err, errlen, "click_trans_id must be a positive integer");
-	if (parse_int64(f->v[CLICK_ACTION], INT32_MIN, INT32_MAX, &f->action) != 0)
-		return click_fail(err, errlen, "action must be an integer");
-	if (parse_int64(f->v[CLICK_ERROR], INT32_MIN, INT32_MAX, &f->error) != 0)
-		return click_fail(err, errlen, "error must be an integer");
-	if (complete &&
-	    parse_int64(f->v[CLICK_MERCHANT_PREPARE_ID], 1, INT64_MAX, &f->prepare_id) != 0)
-		return click_fail(err, errlen, "merchant_prepare_id must be a positive integer");
+	return 0;
+}
+
+int
+click_parse(const char *body, size_t len, int complete, struct click_form *f, char *err,
+            size_t errlen)
+{
+	json_object *form = json_object_new_object(), *v;
+	struct valid_error e;
+	size_t used = 0;
+	int rc = click_form_read(body, len, form, err, errlen);
+
+	memset(f, 0, sizeof(*f));
+	if (rc == 0 && valid_body(&click_form_schema[complete != 0], form, VALID_CREATE, &e) < 0)
+		rc = click_fail(err, errlen, "%s", e.message);
+	/* The values the table names (first of each), also for the refusal's answer. */
+	for (int i = 0; i < CLICK_FIELD__MAX; i++) {
+		size_t n;
+		if (!json_object_object_get_ex(form, click_fields[i].name, &v))
+			continue;
+		n = (size_t)json_object_get_string_len(v);
+		memcpy(f->buf + used, json_object_get_string(v), n + 1);
+		f->v[i] = f->buf + used;
+		used += n + 1;
+	}
+	json_object_put(form);
+	if (rc != 0)
+		return rc;
+	/* Checked by the table: these reads cannot fail. */
+	parse_int64(f->v[CLICK_TRANS_ID], 1, INT64_MAX, &f->trans_id);
+	parse_int64(f->v[CLICK_ACTION], INT32_MIN, INT32_MAX, &f->action);
+	parse_int64(f->v[CLICK_ERROR], INT32_MIN, INT32_MAX, &f->error);
+	if (complete)
+		parse_int64(f->v[CLICK_MERCHANT_PREPARE_ID], 1, INT64_MAX, &f->prepare_id);
 	return 0;
 }
 

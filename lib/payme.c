@@ -12,6 +12,7 @@
 
 #include "oshxona.h"
 #include "payments.h"
+#include "valid.h"
 
 static const char *const payme_methods[PAYME_METHOD__MAX] = {
     [PAYME_CHECK_PERFORM] = "CheckPerformTransaction",
@@ -50,29 +51,78 @@ static const struct payme_message {
      "The order awaits payment by another transaction"},
 };
 
+/*
+ * Each method's params, declared (lib/valid.h): payme_params_schema.
+ * Open: Payme may send members we do not read. In order: the first
+ * failed check decides the code (payme_code), so the tables list the
+ * fields in the order they are checked: id, time, amount, account.
+ */
+
 /* Payme's ids are 24 hex digits; anything of this alphabet is accepted. */
 static int
-payme_id_ok(const char *s)
+payme_id_rule(json_object *v, const char *path, struct valid_error *e)
 {
-	size_t n = strlen(s);
+	const char *s = json_object_get_string(v);
 
-	if (n < 1 || n > PAYMENT_EXT_ID_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; s[i] != '\0'; i++)
 		if (!(isalnum((unsigned char)s[i]) || s[i] == '-' || s[i] == '_'))
-			return 0;
-	return 1;
+			return valid_fail(e, 422, path, "%s is not a transaction id", path);
+	return 0;
 }
 
-/* params[key] as an integer in [min, max]: 0, 1 wrong type or missing, 2 out of range. */
-static int
-payme_int(json_object *params, const char *key, int64_t min, int64_t max, int64_t *out)
-{
-	json_object *v;
+/* account: ours is order_id; a cashbox may configure more (ignored). */
+static const struct valid_field payme_account_fields[] = {
+    VALID_FIELD("order_id", VK_ID, VALID_REQUIRED),
+};
+static const struct valid_schema payme_account_schema =
+    VALID_SCHEMA_FLAGS(payme_account_fields, NULL, VALID_OPEN);
 
-	if (!json_object_object_get_ex(params, key, &v) || !json_object_is_type(v, json_type_int))
-		return 1;
-	return json_get_int64(params, key, min, max, out) == 0 ? 0 : 2;
+/* The params' fields, each declared once; the methods' tables list them. */
+#define PAYME_ID                                                                                   \
+	VALID_FIELD("id", VK_STRING, VALID_REQUIRED | VALID_VERBATIM, .min = 1,                    \
+	            .max = PAYMENT_EXT_ID_MAX, .rule = payme_id_rule)
+#define PAYME_MS(name_) VALID_FIELD(name_, VK_INT, VALID_REQUIRED, .min = 0, .max = INT64_MAX / 2)
+/* tiyin; a fraction is a wrong amount (-31001), a string a wrong request (-32600) */
+#define PAYME_AMOUNT                                                                               \
+	VALID_FIELD("amount", VK_INT, VALID_REQUIRED | VALID_NUMBER, .min = 1, .max = INT64_MAX / 2)
+#define PAYME_ACCOUNT                                                                              \
+	VALID_FIELD("account", VK_OBJECT, VALID_REQUIRED, .schema = &payme_account_schema)
+
+static const struct valid_field payme_check_perform_params[] = {PAYME_AMOUNT, PAYME_ACCOUNT};
+static const struct valid_field payme_create_params[] = {PAYME_ID, PAYME_MS("time"), PAYME_AMOUNT,
+                                                         PAYME_ACCOUNT};
+static const struct valid_field payme_id_params[] = {PAYME_ID}; /* Perform, Check */
+static const struct valid_field payme_cancel_params[] = {
+    PAYME_ID, VALID_FIELD("reason", VK_INT, VALID_REQUIRED, .min = 1, .max = 99)};
+static const struct valid_field payme_statement_params[] = {PAYME_MS("from"), PAYME_MS("to")};
+
+#define PAYME_PARAMS(fields_) VALID_SCHEMA_FLAGS(fields_, NULL, VALID_OPEN | VALID_IN_ORDER)
+const struct valid_schema payme_params_schema[PAYME_METHOD__MAX] = {
+    [PAYME_CHECK_PERFORM] = PAYME_PARAMS(payme_check_perform_params),
+    [PAYME_CREATE] = PAYME_PARAMS(payme_create_params),
+    [PAYME_PERFORM] = PAYME_PARAMS(payme_id_params),
+    [PAYME_CANCEL] = PAYME_PARAMS(payme_cancel_params),
+    [PAYME_CHECK] = PAYME_PARAMS(payme_id_params),
+    [PAYME_STATEMENT] = PAYME_PARAMS(payme_statement_params),
+};
+
+/*
+ * Payme's code for a refusal of method's params: the account's order_id
+ * names no order (-31050), an amount that is a number but not a positive
+ * whole one (-31001), a malformed transaction id (-31003: no such
+ * transaction; but -32600 when CreateTransaction is to open it); every
+ * other shape or type -32600.
+ */
+static int
+payme_code(enum payme_method method, const struct valid_error *e)
+{
+	if (strncmp(e->field, "account.", 8) == 0)
+		return PAYME_ERR_ORDER_NOT_FOUND;
+	if (e->status == 422 && strcmp(e->field, "amount") == 0)
+		return PAYME_ERR_AMOUNT;
+	if (e->status == 422 && strcmp(e->field, "id") == 0 && method != PAYME_CREATE)
+		return PAYME_ERR_TX_NOT_FOUND;
+	return PAYME_ERR_REQUEST;
 }
 
 /* A sentinel-returning setter: err gets the reason, the code comes back. */
@@ -87,65 +137,13 @@ payme_fail(int code, char *err, size_t errlen, const char *fmt, ...)
 	return code;
 }
 
-/* params.amount: a positive integer number of tiyin. */
-static int
-payme_amount(json_object *params, struct payme_request *req, char *err, size_t errlen)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(params, "amount", &v))
-		return payme_fail(PAYME_ERR_REQUEST, err, errlen, "params.amount is missing");
-	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
-		return payme_fail(PAYME_ERR_REQUEST, err, errlen, "params.amount must be a number");
-	if (payme_int(params, "amount", 1, INT64_MAX / 2, &req->amount) != 0)
-		return payme_fail(PAYME_ERR_AMOUNT, err, errlen,
-		                  "params.amount must be a positive whole number of tiyin");
-	return 0;
-}
-
-/* params.account.order_id: the 24-hex id of one of our orders. */
-static int
-payme_account(json_object *params, struct payme_request *req, char *err, size_t errlen)
-{
-	json_object *acc;
-	const char *id;
-
-	if (!json_object_object_get_ex(params, "account", &acc) ||
-	    !json_object_is_type(acc, json_type_object))
-		return payme_fail(PAYME_ERR_REQUEST, err, errlen,
-		                  "params.account must be an object");
-	id = json_get_string(acc, "order_id");
-	if (id == NULL || strlen(id) != 24 || strspn(id, "0123456789abcdefABCDEF") != 24)
-		return payme_fail(PAYME_ERR_ORDER_NOT_FOUND, err, errlen,
-		                  "account.order_id must be an order id");
-	for (size_t i = 0; i < 24; i++)
-		req->order_id[i] = (char)tolower((unsigned char)id[i]);
-	req->order_id[24] = '\0';
-	return 0;
-}
-
-/* params.id: Payme's transaction id. */
-static int
-payme_tx_id(json_object *params, struct payme_request *req, char *err, size_t errlen)
-{
-	const char *id = json_get_string(params, "id");
-
-	if (id == NULL)
-		return payme_fail(PAYME_ERR_REQUEST, err, errlen, "params.id must be a string");
-	if (!payme_id_ok(id))
-		return payme_fail(req->method == PAYME_CREATE ? PAYME_ERR_REQUEST
-		                                              : PAYME_ERR_TX_NOT_FOUND,
-		                  err, errlen, "params.id is not a transaction id");
-	snprintf(req->tx_id, sizeof(req->tx_id), "%s", id);
-	return 0;
-}
-
+/* The JSON-RPC envelope by hand (an id may be a number, a string or null); params by table. */
 int
 payme_parse(const char *body, size_t len, struct payme_request *req, char *err, size_t errlen)
 {
 	json_object *v, *params;
-	const char *method;
-	int rc;
+	const char *method, *s;
+	struct valid_error e;
 
 	memset(req, 0, sizeof(*req));
 	req->method = PAYME_METHOD__MAX;
@@ -178,43 +176,20 @@ payme_parse(const char *body, size_t len, struct payme_request *req, char *err, 
 	    !json_object_is_type(params, json_type_object))
 		return payme_fail(PAYME_ERR_REQUEST, err, errlen, "params must be an object");
 
-	switch (req->method) {
-	case PAYME_CHECK_PERFORM:
-		if ((rc = payme_amount(params, req, err, errlen)) != 0)
-			return rc;
-		return payme_account(params, req, err, errlen);
-	case PAYME_CREATE:
-		if ((rc = payme_tx_id(params, req, err, errlen)) != 0)
-			return rc;
-		if (payme_int(params, "time", 0, INT64_MAX / 2, &req->time) != 0)
-			return payme_fail(PAYME_ERR_REQUEST, err, errlen,
-			                  "params.time must be a time in milliseconds");
-		if ((rc = payme_amount(params, req, err, errlen)) != 0)
-			return rc;
-		return payme_account(params, req, err, errlen);
-	case PAYME_PERFORM:
-	case PAYME_CHECK:
-		return payme_tx_id(params, req, err, errlen);
-	case PAYME_CANCEL: {
-		int64_t reason;
-		if ((rc = payme_tx_id(params, req, err, errlen)) != 0)
-			return rc;
-		if (payme_int(params, "reason", 1, 99, &reason) != 0)
-			return payme_fail(PAYME_ERR_REQUEST, err, errlen,
-			                  "params.reason must be an integer 1..99");
-		req->reason = (int)reason;
-		return 0;
-	}
-	case PAYME_STATEMENT:
-		if (payme_int(params, "from", 0, INT64_MAX / 2, &req->from) != 0 ||
-		    payme_int(params, "to", 0, INT64_MAX / 2, &req->to) != 0)
-			return payme_fail(
-			    PAYME_ERR_REQUEST, err, errlen,
-			    "params.from and params.to must be times in milliseconds");
-		return 0;
-	default:
-		abort();
-	}
+	if (valid_body(&payme_params_schema[req->method], params, VALID_CREATE, &e) < 0)
+		return payme_fail(payme_code(req->method, &e), err, errlen, "params.%s", e.message);
+	/* Checked: the typed reads below cannot fail. */
+	if ((s = valid_get_str(params, "id")) != NULL)
+		snprintf(req->tx_id, sizeof(req->tx_id), "%s", s);
+	req->time = valid_get_int(params, "time", 0);
+	req->amount = valid_get_int(params, "amount", 0);
+	req->reason = (int)valid_get_int(params, "reason", 0);
+	req->from = valid_get_int(params, "from", 0);
+	req->to = valid_get_int(params, "to", 0);
+	if ((s = valid_get_str(valid_get_object(params, "account"), "order_id")) != NULL)
+		for (size_t i = 0; i <= 24; i++)
+			req->order_id[i] = (char)tolower((unsigned char)s[i]);
+	return 0;
 }
 
 void

@@ -20,6 +20,8 @@
 #include <json.h>
 #include <mongoc/mongoc.h>
 
+#include "valid.h"
+
 /* ------------------------------------------------------------ payments.c */
 
 /* Settings from the environment; "" when not set. */
@@ -303,7 +305,14 @@ struct payme_request {
 };
 
 /*
- * Parses a JSON-RPC 2.0 request and checks the params the method needs.
+ * Each method's params as a lib/valid table (payme.c), indexed by method:
+ * what payme_parse checks them against.
+ */
+extern const struct valid_schema payme_params_schema[PAYME_METHOD__MAX];
+
+/*
+ * Parses a JSON-RPC 2.0 request and checks the params the method needs
+ * against payme_params_schema[method].
  * Returns 0, or a Payme error code: -32700 (not JSON, or not an object),
  * -32600 (no method or params, params of the wrong type), -32601
  * (unknown method), -31050 (account without a well-formed order_id),
@@ -418,6 +427,13 @@ struct click_form {
 	int64_t error;                   /* Click's own error: < 0 means failed */
 	char buf[CLICK_BODY_MAX + 1];    /* storage behind v */
 };
+
+/*
+ * Click's form as a lib/valid table (click.c): [0] prepare, [1] complete
+ * (which also requires merchant_prepare_id). What click_parse checks the
+ * form against, after reading it into a JSON object of strings.
+ */
+extern const struct valid_schema click_form_schema[2];
 
 /*
  * Parses Click's form for prepare (complete 0) or complete (1): every

@@ -189,6 +189,8 @@ valid_int(const struct valid_field *f, json_object *v, const char *path, struct 
 {
 	int64_t i;
 
+	if (json_object_is_type(v, json_type_double) && (f->flags & VALID_NUMBER))
+		return valid_fail(e, 422, path, "%s must be a whole number", path);
 	if (!json_object_is_type(v, json_type_int))
 		return valid_fail(e, 400, path, "%s must be an integer", path);
 	if (json_int64(v, f->min, f->max, &i) != 0)
@@ -387,6 +389,19 @@ valid_find(const struct valid_schema *s, const char *key, size_t *idx)
 	return NULL;
 }
 
+/* Refuses field i of s when it is required and not in seen (creating). */
+static int
+valid_missing(const struct valid_schema *s, size_t i, uint64_t seen, const char *path,
+              struct valid_error *e)
+{
+	char sub[VALID_PATH_MAX];
+
+	if (!(s->fields[i].flags & VALID_REQUIRED) || (seen & ((uint64_t)1 << i)))
+		return 0;
+	valid_path(sub, sizeof(sub), path, s->fields[i].name);
+	return valid_fail(e, 400, sub, "%s is required", sub);
+}
+
 static int
 valid_object(const struct valid_schema *s, json_object *obj, const char *path, enum valid_mode mode,
              struct valid_error *e, int *named)
@@ -403,6 +418,9 @@ valid_object(const struct valid_schema *s, json_object *obj, const char *path, e
 
 		(void)unused;
 		valid_path(sub, sizeof(sub), path, key);
+		/* An open schema never reads an unknown key, whatever it looks like. */
+		if ((s->flags & VALID_OPEN) && valid_find(s, key, &i) == NULL)
+			continue;
 		if (key[0] == '$' || strchr(key, '.') != NULL)
 			return valid_fail(e, 400, sub,
 			                  "Keys starting with '$' or containing '.' are not "
@@ -415,19 +433,19 @@ valid_object(const struct valid_schema *s, json_object *obj, const char *path, e
 			return valid_fail(e, 400, sub, "%s is given twice", sub);
 		seen |= (uint64_t)1 << i;
 	}
-	for (size_t i = 0; mode == VALID_CREATE && i < s->nfields; i++) {
-		char sub[VALID_PATH_MAX];
-		if (!(s->fields[i].flags & VALID_REQUIRED) || (seen & ((uint64_t)1 << i)))
-			continue;
-		valid_path(sub, sizeof(sub), path, s->fields[i].name);
-		return valid_fail(e, 400, sub, "%s is required", sub);
-	}
+	for (size_t i = 0; mode == VALID_CREATE && !(s->flags & VALID_IN_ORDER) && i < s->nfields;
+	     i++)
+		if (valid_missing(s, i, seen, path, e) != 0)
+			return -1;
 	for (size_t i = 0; i < s->nfields; i++) {
 		const struct valid_field *f = &s->fields[i];
 		char sub[VALID_PATH_MAX];
 		json_object *v;
 
 		if (!(seen & ((uint64_t)1 << i))) {
+			if (mode == VALID_CREATE && (s->flags & VALID_IN_ORDER) &&
+			    valid_missing(s, i, seen, path, e) != 0)
+				return -1;
 			if (mode == VALID_CREATE && f->dflt != NULL)
 				json_object_object_add(obj, f->name, json_tokener_parse(f->dflt));
 			continue;

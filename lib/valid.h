@@ -63,6 +63,13 @@ enum valid_kind {
  * (Added by v17-conv for fcgi-apps/auth.)
  */
 #define VALID_VERBATIM 0x8
+/*
+ * VK_INT: a number that is not an integer (1.5, 1e3) is refused as a
+ * wrong value (422) rather than a wrong type (400), for protocols that
+ * tell the two apart: Payme answers a fractional amount -31001 but a
+ * string amount -32600. (Added by v17-pay.)
+ */
+#define VALID_NUMBER 0x10
 
 struct valid_error;
 struct valid_schema;
@@ -98,20 +105,39 @@ struct valid_field {
 		.name = (name_), .kind = (kind_), .flags = (flags_), __VA_ARGS__                   \
 	}
 
+/*
+ * valid_schema.flags, for bodies whose shape a provider defines rather
+ * than us (added by v17-pay for Payme's params and Click's form):
+ * VALID_OPEN     keys not in the table are ignored (not checked, never
+ *                read nor stored): providers add fields, and Payme's
+ *                account carries merchant-configured ones.
+ * VALID_IN_ORDER a missing required field is refused at its place in the
+ *                table, not before every value: the first refusal then
+ *                follows the table's order, as a protocol whose error code
+ *                is that of its first failed check needs.
+ */
+#define VALID_OPEN     0x1
+#define VALID_IN_ORDER 0x2
+
 /* A body, or a nested object: its fields and an optional cross-field rule. */
 struct valid_schema {
 	const struct valid_field *fields;
 	size_t nfields;
 	valid_rule rule; /* NULL, or run on the object after all fields passed */
+	unsigned flags;  /* VALID_OPEN, VALID_IN_ORDER */
 };
 
 #define VALID_SCHEMA(fields_)                                                                      \
 	{                                                                                          \
-		(fields_), sizeof(fields_) / sizeof((fields_)[0]), NULL                            \
+		(fields_), sizeof(fields_) / sizeof((fields_)[0]), NULL, 0                         \
 	}
 #define VALID_SCHEMA_RULE(fields_, rule_)                                                          \
 	{                                                                                          \
-		(fields_), sizeof(fields_) / sizeof((fields_)[0]), (rule_)                         \
+		(fields_), sizeof(fields_) / sizeof((fields_)[0]), (rule_), 0                      \
+	}
+#define VALID_SCHEMA_FLAGS(fields_, rule_, flags_)                                                 \
+	{                                                                                          \
+		(fields_), sizeof(fields_) / sizeof((fields_)[0]), (rule_), (flags_)               \
 	}
 
 #define VALID_PATH_MAX    128

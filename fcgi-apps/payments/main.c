@@ -428,6 +428,7 @@ payme_endpoint(struct req *r)
 		                          NULL));
 		return;
 	}
+	/* params: payme_params_schema[method] (lib/payme.c), codes by payme_code */
 	code = payme_parse(r->body, r->body_len, &q, err, sizeof(err));
 	if (!payments_payme_ready(&cfg)) {
 		log_error("payme: PAYME_MERCHANT_ID and PAYME_KEY are not set");
@@ -517,6 +518,7 @@ click_begin(struct req *r, int complete, struct click_form *f)
 		           st == 413 ? "The request is too large" : "Malformed request body");
 		return -1;
 	}
+	/* the form: click_form_schema[complete] (lib/click.c) */
 	if (click_parse(r->body, r->body_len, complete, f, err, sizeof(err)) != 0) {
 		click_send(r, f, complete, 0, CLICK_ERR_REQUEST, err);
 		return -1;

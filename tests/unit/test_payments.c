@@ -158,6 +158,18 @@ test_payme_parse_methods(void **state)
 	assert_int_equal(q.from, 1399114284039LL);
 	assert_int_equal(q.to, 1399120284000LL);
 	payme_request_free(&q);
+
+	/* members Payme or the cashbox add are ignored, whatever their names */
+	assert_int_equal(parse("{\"id\":1,\"method\":\"CreateTransaction\",\"params\":{\"id\":"
+	                       "\"t-1_A\",\"time\":0,\"amount\":1,\"$x\":1,\"account\":{"
+	                       "\"phone\":\"998901234567\",\"order_id\":"
+	                       "\"5e730e8e0b852a417aa49ceb\",\"a.b\":{}},\"receivers\":null}}",
+	                       &q),
+	                 0);
+	assert_string_equal(q.tx_id, "t-1_A");
+	assert_int_equal(q.amount, 1);
+	assert_string_equal(q.order_id, "5e730e8e0b852a417aa49ceb");
+	payme_request_free(&q);
 }
 
 static void
@@ -207,6 +219,31 @@ test_payme_parse_errors(void **state)
 	    {"{\"method\":\"CancelTransaction\",\"params\":{\"id\":\"a\",\"reason\":0}}",
 	     PAYME_ERR_REQUEST},
 	    {"{\"method\":\"GetStatement\",\"params\":{\"from\":1}}", PAYME_ERR_REQUEST},
+	    /* the first failed check decides, in the documented order */
+	    {"{\"method\":\"CancelTransaction\",\"params\":{\"id\":\"a b\"}}",
+	     PAYME_ERR_TX_NOT_FOUND},
+	    {"{\"method\":\"CheckPerformTransaction\",\"params\":{\"amount\":1.5}}",
+	     PAYME_ERR_AMOUNT},
+	    {"{\"method\":\"CheckPerformTransaction\",\"params\":{\"amount\":-3,\"account\":"
+	     "null}}",
+	     PAYME_ERR_AMOUNT},
+	    {"{\"method\":\"CheckPerformTransaction\",\"params\":{\"amount\":1,\"account\":"
+	     "null}}",
+	     PAYME_ERR_REQUEST},
+	    {"{\"method\":\"CheckPerformTransaction\",\"params\":{\"amount\":1,\"account\":{"
+	     "\"order_id\":5}}}",
+	     PAYME_ERR_ORDER_NOT_FOUND},
+	    {"{\"method\":\"CreateTransaction\",\"params\":{\"id\":\"a\",\"time\":1.5,"
+	     "\"amount\":1.5}}",
+	     PAYME_ERR_REQUEST},
+	    {"{\"method\":\"CreateTransaction\",\"params\":{\"id\":\"a\",\"time\":1,"
+	     "\"amount\":true,\"account\":{}}}",
+	     PAYME_ERR_REQUEST},
+	    {"{\"method\":\"CreateTransaction\",\"params\":{\"id\":null}}", PAYME_ERR_REQUEST},
+	    {"{\"method\":\"PerformTransaction\",\"params\":{\"id\":\"\"}}",
+	     PAYME_ERR_TX_NOT_FOUND},
+	    {"{\"method\":\"CancelTransaction\",\"params\":{\"id\":\"a\",\"reason\":1.0}}",
+	     PAYME_ERR_REQUEST},
 	};
 	struct payme_request q;
 
@@ -332,6 +369,20 @@ test_click_parse_and_sign(void **state)
 	assert_int_equal(f->error, -5017);
 	assert_true(click_sign_ok(f, "secret", 1)); /* upper-case hex accepted */
 	assert_false(click_sign_ok(f, "secret", 0));
+
+	/* fields Click adds are ignored, even twice; values are kept as received */
+	static const char extra[] = CLICK_BODY "&param2=a&param2=b&%24x=1&a.b=&service_id_x=%20";
+	assert_int_equal(click_parse(extra, strlen(extra), 0, f, err, sizeof(err)), 0);
+	assert_true(click_sign_ok(f, "secret", 0));
+	static const char spaced[] =
+	    "click_trans_id=1&service_id=+30120+&merchant_trans_id=a&amount=1&action=0&error=0&"
+	    "sign_time=t&sign_string=s";
+	assert_int_equal(click_parse(spaced, strlen(spaced), 0, f, err, sizeof(err)), 0);
+	assert_string_equal(f->v[CLICK_SERVICE_ID], " 30120 ");
+	/* a refused form still gives the answer what it held */
+	assert_int_equal(click_parse(CLICK_BODY, strlen(CLICK_BODY), 1, f, err, sizeof(err)), -1);
+	assert_string_equal(f->v[CLICK_MERCHANT_TRANS_ID], "5e730e8e0b852a417aa49ceb");
+	assert_non_null(strstr(err, "merchant_prepare_id"));
 	free(f);
 }
 
@@ -353,6 +404,14 @@ test_click_parse_errors(void **state)
 	    "click_trans_id=1&service_id=1&merchant_trans_id=a&amount=1&action=0&error=0&"
 	    "sign_time=t&sign_string",
 	    "=1&click_trans_id=1",
+	    "click_trans_id=0&service_id=1&merchant_trans_id=a&amount=1&action=0&error=0&"
+	    "sign_time=t&sign_string=s",
+	    "click_trans_id=1&service_id=1&merchant_trans_id=a&amount=1&action=0&error=2147483648&"
+	    "sign_time=t&sign_string=s",
+	    "click_trans_id=1&service_id=1&merchant_trans_id=a&amount=1&action=0&error=0&"
+	    "sign_time=t&sign_string=s&sign_time=u",
+	    "click_trans_id=1&service_id=1&merchant_trans_id=a&amount=1&action=0&error=0&"
+	    "sign_time=t&sign_string=s&error_note=%01",
 	};
 	struct click_form *f = xmalloc(sizeof(*f));
 	char err[160], big[CLICK_BODY_MAX + 2];
@@ -361,6 +420,12 @@ test_click_parse_errors(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (click_parse(bad[i], strlen(bad[i]), 0, f, err, sizeof(err)) != -1)
 			fail_msg("case %zu accepted: %s", i, bad[i]);
+	/* complete: merchant_prepare_id must be a positive integer */
+	static const char zero[] =
+	    "click_trans_id=1&service_id=1&merchant_trans_id=a&merchant_prepare_id=0&amount=1&"
+	    "action=1&error=0&sign_time=t&sign_string=s";
+	assert_int_equal(click_parse(zero, strlen(zero), 0, f, err, sizeof(err)), 0);
+	assert_int_equal(click_parse(zero, strlen(zero), 1, f, err, sizeof(err)), -1);
 	memset(big, 'a', sizeof(big));
 	assert_int_equal(click_parse(big, sizeof(big), 0, f, err, sizeof(err)), -1);
 	free(f);

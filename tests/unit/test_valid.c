@@ -598,6 +598,107 @@ test_error_value(void **state)
 	json_object_put(b);
 }
 
+/* ------------------------------------------- provider-shaped schemas */
+
+/* Two required counts; the schemas below differ only in their flags. */
+static const struct valid_field pair_fields[] = {
+    VALID_FIELD("a", VK_INT, VALID_REQUIRED | VALID_NUMBER, .min = 1, .max = 9),
+    VALID_FIELD("b", VK_INT, VALID_REQUIRED, .min = 1, .max = 9),
+};
+static const struct valid_schema pair_closed = VALID_SCHEMA(pair_fields);
+static const struct valid_schema pair_open = VALID_SCHEMA_FLAGS(pair_fields, NULL, VALID_OPEN);
+static const struct valid_schema pair_in_order =
+    VALID_SCHEMA_FLAGS(pair_fields, NULL, VALID_IN_ORDER);
+
+/* Checks text against s: 0 accepted, else the refusal in e. */
+static int
+check(const struct valid_schema *s, const char *text)
+{
+	json_object *body = NULL;
+	int rc = valid_json(s, text, strlen(text), VALID_CREATE, &body, &e);
+
+	json_object_put(body);
+	return rc < 0 ? -1 : 0;
+}
+
+static void
+test_number_flag(void **state)
+{
+	(void)state;
+	/* VALID_NUMBER: a fraction is a wrong value (422), a string still a wrong type (400) */
+	assert_int_equal(check(&pair_closed, "{\"a\": 1.5, \"b\": 1}"), -1);
+	assert_int_equal(e.status, 422);
+	assert_string_equal(e.field, "a");
+	assert_int_equal(check(&pair_closed, "{\"a\": 2.0, \"b\": 1}"), -1);
+	assert_int_equal(e.status, 422);
+	assert_int_equal(check(&pair_closed, "{\"a\": \"1\", \"b\": 1}"), -1);
+	assert_int_equal(e.status, 400);
+	assert_int_equal(check(&pair_closed, "{\"a\": null, \"b\": 1}"), -1);
+	assert_int_equal(e.status, 400);
+	assert_int_equal(check(&pair_closed, "{\"a\": 10, \"b\": 1}"), -1);
+	assert_int_equal(e.status, 422);
+	/* without the flag a fraction is a wrong type */
+	assert_int_equal(check(&pair_closed, "{\"a\": 1, \"b\": 1.5}"), -1);
+	assert_int_equal(e.status, 400);
+	assert_string_equal(e.field, "b");
+	assert_int_equal(check(&pair_closed, "{\"a\": 1, \"b\": 2}"), 0);
+}
+
+static void
+test_open_schema(void **state)
+{
+	static const char extra[] = "{\"a\": 1, \"c\": [], \"$x\": 1, \"d.e\": 2, \"b\": 2}";
+	json_object *body;
+
+	(void)state;
+	assert_int_equal(check(&pair_closed, "{\"a\": 1, \"b\": 2, \"c\": 3}"), -1);
+	assert_string_equal(e.message, "c is not a known field");
+	/* open: unknown keys are ignored whatever they look like, and left alone */
+	assert_int_equal(valid_json(&pair_open, extra, strlen(extra), VALID_CREATE, &body, &e), 2);
+	assert_true(json_object_object_get_ex(body, "c", NULL));
+	json_object_put(body);
+	/* the known ones are still checked, required and single */
+	assert_int_equal(check(&pair_open, "{\"a\": 1, \"c\": 3}"), -1);
+	assert_string_equal(e.message, "b is required");
+	assert_int_equal(check(&pair_open, "{\"a\": 0, \"b\": 1, \"c\": 3}"), -1);
+	assert_string_equal(e.field, "a");
+	body = json_object_new_object();
+	json_object_object_add(body, "b", json_object_new_int(1));
+	for (int i = 0; i < 2; i++) {
+		json_object_object_add_ex(body, "a", json_object_new_int(1),
+		                          JSON_C_OBJECT_ADD_KEY_IS_NEW);
+		json_object_object_add_ex(body, "zz", json_object_new_int(1),
+		                          JSON_C_OBJECT_ADD_KEY_IS_NEW);
+	}
+	assert_int_equal(valid_body(&pair_open, body, VALID_CREATE, &e), -1);
+	assert_string_equal(e.message, "a is given twice");
+	json_object_put(body);
+}
+
+static void
+test_in_order(void **state)
+{
+	json_object *body;
+
+	(void)state;
+	/* by default every missing field is refused before any value */
+	assert_int_equal(check(&pair_closed, "{\"a\": 1.5}"), -1);
+	assert_string_equal(e.message, "b is required");
+	/* in order: the first field's value is refused first */
+	assert_int_equal(check(&pair_in_order, "{\"a\": 1.5}"), -1);
+	assert_string_equal(e.field, "a");
+	assert_int_equal(e.status, 422);
+	assert_int_equal(check(&pair_in_order, "{\"b\": \"x\"}"), -1);
+	assert_string_equal(e.message, "a is required");
+	assert_int_equal(check(&pair_in_order, "{\"a\": 1}"), -1);
+	assert_string_equal(e.message, "b is required");
+	assert_int_equal(check(&pair_in_order, "{\"b\": 1, \"a\": 3}"), 0);
+	/* patching enforces no required field, in order or not */
+	body = json_object_new_object();
+	assert_int_equal(valid_body(&pair_in_order, body, VALID_PATCH, &e), 0);
+	json_object_put(body);
+}
+
 static void
 test_enum_list(void **state)
 {
@@ -643,6 +744,9 @@ main(void)
 	    cmocka_unit_test(test_to_bson),
 	    cmocka_unit_test(test_error_value),
 	    cmocka_unit_test(test_enum_list),
+	    cmocka_unit_test(test_number_flag),
+	    cmocka_unit_test(test_open_schema),
+	    cmocka_unit_test(test_in_order),
 	};
 
 	return cmocka_run_group_tests_name("valid", tests, NULL, NULL);
