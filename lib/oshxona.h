@@ -292,49 +292,23 @@ int qs_url_decode(const char *s, size_t n, char *w);
 /* 1 when the n bytes are valid UTF-8 without control characters. */
 int qs_text_clean(const char *s, size_t n);
 
-/*
- * The kinds of a parameter. New tables are better written as valid.h
- * tables (qs_check), which also have enums; these map onto those kinds.
- */
-enum qs_type {
-	QS_INT,  /* decimal integer in min..max (VK_INT) */
-	QS_OID,  /* 24-hex id (VK_ID) */
-	QS_TEXT, /* min..max code points (VK_STRING) */
-	QS_BOOL, /* "true" or "false" (VK_BOOL) */
-	QS_DAY,  /* "YYYY-MM-DD", a real calendar day (VK_LOCALDAY) */
-	QS_HHMM, /* "HH:MM", 00:00..23:59 (VK_HHMM) */
-};
-
-/* One accepted parameter of an endpoint: its name, type and range. */
-struct qs_field {
-	const char *name;
-	enum qs_type type;
-	int64_t min; /* QS_INT: smallest value; QS_TEXT: fewest code points */
-	int64_t max; /* QS_INT: largest value; QS_TEXT: most code points */
-};
-
+/* One parameter's value after qs_check, by its field's valid.h kind. */
 struct qs_value {
 	int present;
-	int64_t i;        /* QS_INT; QS_ENUM: the index in values; QS_HHMM: minutes */
-	int b;            /* QS_BOOL */
-	bson_oid_t oid;   /* QS_OID */
-	const char *text; /* QS_TEXT, QS_DAY, QS_HHMM, QS_ENUM: points into the struct qs */
+	int64_t i;        /* VK_INT; VK_ENUM: the index in values; VK_HHMM: minutes */
+	int b;            /* VK_BOOL */
+	bson_oid_t oid;   /* VK_ID */
+	const char *text; /* every kind: the value as sent, pointing into the struct qs */
 };
-
-/*
- * Checks every pair against the table (vals has nfields entries, in table
- * order). An unknown name or a value out of its type or range is -1 with a
- * message naming the parameter.
- */
-int qs_validate(const struct qs *q, const struct qs_field *fields, size_t nfields,
-                struct qs_value *vals, char *err, size_t errlen);
 
 struct valid_field;
 struct valid_error;
 /*
- * qs_validate against a valid.h table - the same struct and kinds as a
- * body's (VK_INT, VK_ID, VK_STRING, VK_BOOL, VK_LOCALDAY, VK_HHMM,
- * VK_ENUM, VK_DIGITS); a refusal is e with status 400 naming the parameter.
+ * Checks every pair against a valid.h table - the same struct and kinds as
+ * a body's (VK_INT, VK_ID, VK_STRING, VK_TEXT, VK_BOOL, VK_LOCALDAY,
+ * VK_HHMM, VK_ENUM, VK_DIGITS); vals has nfields entries, in table order.
+ * An unknown name or a value out of its kind or range is -1 with e: status
+ * 400, the parameter in e->field and named in e->message.
  */
 int qs_check(const struct qs *q, const struct valid_field *fields, size_t nfields,
              struct qs_value *vals, struct valid_error *e);

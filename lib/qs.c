@@ -199,59 +199,6 @@ qs_value_check(const struct valid_field *f, const char *value, struct qs_value *
 	}
 }
 
-/* The valid.h kind of an old-style parameter. */
-static enum valid_kind
-qs_kind(enum qs_type t)
-{
-	switch (t) {
-	case QS_INT:
-		return VK_INT;
-	case QS_OID:
-		return VK_ID;
-	case QS_TEXT:
-		return VK_STRING;
-	case QS_BOOL:
-		return VK_BOOL;
-	case QS_DAY:
-		return VK_LOCALDAY;
-	case QS_HHMM:
-		return VK_HHMM;
-	}
-	abort();
-}
-
-/* The field of the table named name (tables of either struct), or -1. */
-#define QS_FIND(fields, nfields, key, k)                                                           \
-	do {                                                                                       \
-		for ((k) = 0; (k) < (nfields) && strcmp((fields)[k].name, (key)) != 0; (k)++)      \
-			;                                                                          \
-	} while (0)
-
-int
-qs_validate(const struct qs *q, const struct qs_field *fields, size_t nfields,
-            struct qs_value *vals, char *err, size_t errlen)
-{
-	memset(vals, 0, nfields * sizeof(*vals));
-	for (size_t i = 0; i < q->n; i++) {
-		const struct qs_pair *pr = &q->pairs[i];
-		struct valid_field f = {0};
-		size_t k;
-
-		QS_FIND(fields, nfields, pr->name, k);
-		if (k == nfields) {
-			snprintf(err, errlen, "unknown query parameter '%.64s'", pr->name);
-			return -1;
-		}
-		f.name = fields[k].name;
-		f.kind = qs_kind(fields[k].type);
-		f.min = fields[k].min;
-		f.max = fields[k].max;
-		if (qs_value_check(&f, pr->value, &vals[k], err, errlen) != 0)
-			return -1;
-	}
-	return 0;
-}
-
 int
 qs_check(const struct qs *q, const struct valid_field *fields, size_t nfields,
          struct qs_value *vals, struct valid_error *e)
@@ -260,9 +207,10 @@ qs_check(const struct qs *q, const struct valid_field *fields, size_t nfields,
 	memset(e, 0, sizeof(*e));
 	for (size_t i = 0; i < q->n; i++) {
 		const struct qs_pair *pr = &q->pairs[i];
-		size_t k;
+		size_t k = 0;
 
-		QS_FIND(fields, nfields, pr->name, k);
+		while (k < nfields && strcmp(fields[k].name, pr->name) != 0)
+			k++;
 		if (k == nfields)
 			return valid_fail(e, 400, pr->name, "unknown query parameter '%.64s'",
 			                  pr->name);

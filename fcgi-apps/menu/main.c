@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "oshxona.h"
+#include "valid.h"
 
 #define SEARCH_MAX_CHARS 100
 #define LIMIT_DEFAULT    20
@@ -17,25 +18,6 @@ static const char product_fields[] =
     "{\"_id\": 1, \"name\": 1, \"nameRu\": 1, \"description\": 1, "
     "\"descriptionRu\": 1, \"price\": 1, \"categoryId\": 1, \"image\": 1, "
     "\"isAvailable\": 1, \"sortOrder\": 1}";
-
-/*
- * Parses the query string into q against fields. The texts in vals point
- * into q, so q must live as long as they are used (the caller's frame).
- * Returns 0, or -1 after answering 400.
- */
-static int
-menu_query(struct req *r, struct qs *q, const struct qs_field *fields, size_t n,
-           struct qs_value *vals)
-{
-	char err[160];
-
-	if (qs_parse(r->query, q, err, sizeof(err)) != 0 ||
-	    qs_validate(q, fields, n, vals, err, sizeof(err)) != 0) {
-		resp_error(r, 400, "%s", err);
-		return -1;
-	}
-	return 0;
-}
 
 /* Builds {"projection": fields, "sort": sort, "skip", "limit"}. */
 static bson_t *
@@ -145,7 +127,7 @@ menu_list(struct req *r, const char *collection, const char *fields, const char 
 	bson_t *filter, *opts;
 	json_object *data, *out;
 
-	if (menu_query(r, &q, NULL, 0, none) != 0)
+	if (valid_query(r, &q, NULL, 0, none) != 0)
 		return;
 	client = db_pop();
 	filter = BCON_NEW("isActive", BCON_BOOL(true));
@@ -211,7 +193,7 @@ category_products(struct req *r)
 	bson_t *filter, *opts;
 	json_object *data, *out;
 
-	if (menu_id(r, "category", &oid) != 0 || menu_query(r, &q, NULL, 0, none) != 0)
+	if (menu_id(r, "category", &oid) != 0 || valid_query(r, &q, NULL, 0, none) != 0)
 		return;
 	client = db_pop();
 	filter = BCON_NEW("_id", BCON_OID(&oid), "isActive", BCON_BOOL(true));
@@ -251,7 +233,7 @@ product_get(struct req *r)
 	bson_t *filter, *opts;
 	json_object *data, *out;
 
-	if (menu_id(r, "product", &oid) != 0 || menu_query(r, &q, NULL, 0, none) != 0)
+	if (menu_id(r, "product", &oid) != 0 || valid_query(r, &q, NULL, 0, none) != 0)
 		return;
 	client = db_pop();
 	filter = BCON_NEW("_id", BCON_OID(&oid), "isActive", BCON_BOOL(true));
@@ -274,11 +256,12 @@ product_get(struct req *r)
 
 enum product_param { PP_SEARCH, PP_CATEGORY, PP_LIMIT, PP_OFFSET, PP__MAX };
 
-static const struct qs_field product_params[PP__MAX] = {
-    [PP_SEARCH] = {"search", QS_TEXT, 0, SEARCH_MAX_CHARS},
-    [PP_CATEGORY] = {"category", QS_OID, 0, 0},
-    [PP_LIMIT] = {"limit", QS_INT, 1, LIMIT_MAX},
-    [PP_OFFSET] = {"offset", QS_INT, 0, OFFSET_MAX},
+/* The query products_search accepts; anything else is 400. */
+static const struct valid_field product_params[PP__MAX] = {
+    [PP_SEARCH] = VALID_FIELD("search", VK_STRING, 0, .min = 0, .max = SEARCH_MAX_CHARS),
+    [PP_CATEGORY] = VALID_FIELD("category", VK_ID, 0),
+    [PP_LIMIT] = VALID_FIELD("limit", VK_INT, 0, .min = 1, .max = LIMIT_MAX),
+    [PP_OFFSET] = VALID_FIELD("offset", VK_INT, 0, .min = 0, .max = OFFSET_MAX),
 };
 
 /* GET /api/products?search=&category=&limit=&offset= */
@@ -297,7 +280,7 @@ products_search(struct req *r)
 	json_object *data, *out;
 	int64_t limit, offset, total;
 
-	if (menu_query(r, &q, product_params, PP__MAX, v) != 0)
+	if (valid_query(r, &q, product_params, PP__MAX, v) != 0)
 		return;
 	limit = v[PP_LIMIT].present ? v[PP_LIMIT].i : LIMIT_DEFAULT;
 	offset = v[PP_OFFSET].present ? v[PP_OFFSET].i : 0;

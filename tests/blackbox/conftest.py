@@ -8,7 +8,8 @@ Expectations come from data/demo.json, never from hard-coded lists.
 Fixtures for the tests: `stack` (a harness.Stack: ports, paths,
 stack_sh()), `api` (an HTTP client), `demo` (the demo data and a model of
 the search), `mongo` (the stack's database through pymongo, for what the
-API deliberately never shows, such as the ids of inactive products).
+API deliberately never shows, such as the ids of inactive products), and
+`browser` (Debian's Chromium through playwright, one per module).
 """
 
 import json
@@ -123,3 +124,24 @@ class Demo:
 @pytest.fixture(scope="session")
 def demo():
     return Demo(json.loads(DEMO_PATH.read_text(encoding="utf-8")))
+
+
+# ----------------------------------------------------------------- browser
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's: playwright never downloads a browser
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium per browser module; each test opens its own contexts."""
+    # Imported here so the suites without a browser run without playwright.
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -22,14 +22,9 @@ import time
 
 import pytest
 
-from playwright.sync_api import sync_playwright
-
 from harness import BIN, ROOT, pid_exists, private_stack, wait_until
 from orders_helpers import ALL_DAY, STAFF, EventSource, OrdersStack, next_event, tashkent_day
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = ROOT / "build" / "test-artifacts" / "admin"
 WEB = ROOT / "web" / "admin"
 APPEAR_MAX = 1.0  # seconds from the 201 to the card on the open board
@@ -73,16 +68,6 @@ def built():
 def rt(request, built):
     with private_stack(request, "admin-browser", OrdersStack) as st:
         yield st
-
-
-@pytest.fixture(scope="module")
-def browser(built):
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 class Panel:
@@ -134,6 +119,8 @@ class Panel:
 
 @pytest.fixture
 def panels(rt, browser):
+    """open_panel(login, **kw): a Panel closed after the test, whose page
+    errors fail it (test_pay_browser uses it too)."""
     opened = []
 
     def open_panel(login, **kw):

@@ -20,14 +20,14 @@ import time
 import urllib.parse
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from harness import ROOT, private_stack, wait_until
 from orders_helpers import Customer, OrdersStack, cookie_value, fresh_telegram_id, init_data
-from test_admin_browser import Panel
+from test_admin_browser import panels  # noqa: F401 - the staff panels fixture
 from test_payments import (CLICK_CHECKOUT, PAY_ENV, PAYME_CHECKOUT, create, payme, payme_id,
                            result)
-from test_shop_browser import FLAGS, RECORDER, TELEGRAM_STUB, mini_app_path
+from test_shop_browser import RECORDER, TELEGRAM_STUB, mini_app_path
 
 SHOP = ROOT / "web" / "shop"
 ADMIN = ROOT / "web" / "admin"
@@ -48,14 +48,6 @@ def rt(request):
     ART.mkdir(parents=True, exist_ok=True)
     with private_stack(request, "pay-browser", OrdersStack, env=PAY_ENV) as st:
         yield st
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
-        yield b
-        b.close()
 
 
 class Shop:
@@ -104,21 +96,6 @@ def shop(rt, browser):
         assert s.outside == [], s.outside
         assert s.errors == [], s.errors
         s.ctx.close()
-
-
-@pytest.fixture
-def panels(rt, browser):
-    opened = []
-
-    def make(login):
-        p = Panel(rt, browser, login)
-        opened.append(p)
-        return p
-
-    yield make
-    for p in opened:
-        assert not p.errors, p.errors
-        p.close()
 
 
 def signed_in(s, customer):

@@ -29,7 +29,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from harness import ROOT, pid_exists, private_stack, wait_until
 from orders_helpers import BOT_TOKEN, OrdersStack, init_data, fresh_telegram_id
@@ -39,8 +39,6 @@ DIST = SHOP / "dist"
 ART = ROOT / "build" / "test-artifacts" / "shop"
 BUDGET = 60 * 1024
 LIVE_DELAY_MAX = 1.0  # seconds from the staff's answer to the page showing it
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 # The parts of Telegram's WebApp object the shop uses, as documented
 # (core.telegram.org/bots/webapps): launch data from the URL's fragment,
@@ -111,14 +109,6 @@ def built():
 def rt(request, built):
     with private_stack(request, "shop", OrdersStack) as st:
         yield st
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
-        yield b
-        b.close()
 
 
 class Session:

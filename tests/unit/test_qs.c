@@ -1,6 +1,7 @@
 /*
  * test_qs.c - query-string decoding limits (qs_parse) and the typed,
- * table-driven checks on top of it (qs_validate) from lib/qs.c.
+ * table-driven checks on top of it (qs_check over valid.h tables) from
+ * lib/qs.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,8 @@
 
 #include "oshxona.h"
 #include "valid.h"
+
+#include "fake_fcgi.h"
 
 static struct qs q;
 static char err[256];
@@ -295,34 +298,48 @@ test_parse_buffer_worst_case(void **state)
 	assert_string_equal(q.pairs[QS_MAX_PAIRS - 1].value, "");
 }
 
-/* ---------------------------------------------------------- qs_validate */
+/* ------------------------------------------------------------- qs_check */
 
 enum { F_LIMIT, F_OFFSET, F_CATEGORY, F_SEARCH, F__MAX };
 
-static const struct qs_field fields[F__MAX] = {
-    [F_LIMIT] = {"limit", QS_INT, 1, 100},
-    [F_OFFSET] = {"offset", QS_INT, 0, 100000},
-    [F_CATEGORY] = {"category", QS_OID, 0, 0},
-    [F_SEARCH] = {"search", QS_TEXT, 1, 5},
+static const struct valid_field fields[F__MAX] = {
+    [F_LIMIT] = VALID_FIELD("limit", VK_INT, 0, .min = 1, .max = 100),
+    [F_OFFSET] = VALID_FIELD("offset", VK_INT, 0, .min = 0, .max = 100000),
+    [F_CATEGORY] = VALID_FIELD("category", VK_ID, 0),
+    [F_SEARCH] = VALID_FIELD("search", VK_STRING, 0, .min = 1, .max = 5),
 };
 
 static struct qs_value v[F__MAX];
+static struct valid_error e;
 
 static int
 validate(const char *raw)
 {
 	parse_ok(raw);
-	err[0] = '\0';
-	return qs_validate(&q, fields, F__MAX, v, err, sizeof(err));
+	return qs_check(&q, fields, F__MAX, v, &e);
+}
+
+/*
+ * qs_check that must refuse raw: always 400, with a message containing
+ * want and, when given, naming field as the refused parameter.
+ */
+static void
+validate_bad_field(const char *raw, const char *want, const char *field)
+{
+	if (validate(raw) != -1)
+		fail_msg("qs_check accepted \"%s\"", raw);
+	if (e.status != 400)
+		fail_msg("qs_check(\"%s\"): status %d, not 400", raw, e.status);
+	if (want != NULL && strstr(e.message, want) == NULL)
+		fail_msg("qs_check(\"%s\"): message \"%s\" lacks \"%s\"", raw, e.message, want);
+	if (field != NULL && strcmp(e.field, field) != 0)
+		fail_msg("qs_check(\"%s\"): field \"%s\", not \"%s\"", raw, e.field, field);
 }
 
 static void
 validate_bad(const char *raw, const char *want)
 {
-	if (validate(raw) != -1)
-		fail_msg("qs_validate accepted \"%s\"", raw);
-	if (want != NULL && strstr(err, want) == NULL)
-		fail_msg("qs_validate(\"%s\"): message \"%s\" lacks \"%s\"", raw, err, want);
+	validate_bad_field(raw, want, NULL);
 }
 
 static void
@@ -354,10 +371,10 @@ static void
 test_validate_unknown(void **state)
 {
 	(void)state;
-	validate_bad("limit=1&sort=name", "'sort'");
-	validate_bad("Limit=1", "'Limit'");
+	validate_bad_field("limit=1&sort=name", "unknown query parameter 'sort'", "sort");
+	validate_bad_field("Limit=1", "'Limit'", "Limit");
 	/* Even an empty, harmless-looking one. */
-	validate_bad("debug", "debug");
+	validate_bad_field("debug", "debug", "debug");
 }
 
 static void
@@ -372,7 +389,8 @@ test_validate_int(void **state)
 	assert_int_equal(v[F_OFFSET].present, 1);
 	assert_true(v[F_OFFSET].i == 0);
 
-	validate_bad("limit=0", "'limit'");
+	validate_bad_field("limit=0", "query parameter 'limit' must be an integer from 1 to 100",
+	                   "limit");
 	validate_bad("limit=101", "1 to 100");
 	validate_bad("limit=-1", "'limit'");
 	validate_bad("limit=", "'limit'");
@@ -384,7 +402,7 @@ test_validate_int(void **state)
 	validate_bad("limit=0x10", "'limit'");
 	validate_bad("limit=5.0", "'limit'");
 	validate_bad("limit=99999999999999999999", "'limit'");
-	validate_bad("offset=100001", "'offset'");
+	validate_bad_field("offset=100001", "from 0 to 100000", "offset");
 	validate_bad("offset=-0x1", "'offset'");
 }
 
@@ -392,7 +410,8 @@ static void
 test_validate_oid(void **state)
 {
 	(void)state;
-	validate_bad("category=507f1f77bcf86cd79943901", "'category'");
+	validate_bad_field("category=507f1f77bcf86cd79943901",
+	                   "query parameter 'category' must be a 24-hex id", "category");
 	validate_bad("category=507f1f77bcf86cd7994390111", "'category'");
 	validate_bad("category=507f1f77bcf86cd79943901z", "'category'");
 	validate_bad("category=", "'category'");
@@ -412,7 +431,8 @@ test_validate_text(void **state)
 	assert_string_equal(v[F_SEARCH].text, "плов!");
 	assert_int_equal(validate("search=%F0%9F%8D%B2%F0%9F%8D%B2"), 0);
 
-	validate_bad("search=", "'search'");
+	validate_bad_field("search=", "query parameter 'search' must be 1 to 5 characters",
+	                   "search");
 	validate_bad("search", "1 to 5");
 	validate_bad("search=abcdef", "'search'");
 	validate_bad("search=%D0%BF%D0%BB%D0%BE%D0%B2%D0%BE%D0%B2", "'search'"); /* 6 cps */
@@ -423,8 +443,8 @@ test_validate_first_error_wins(void **state)
 {
 	(void)state;
 	/* A bad value before a good one still fails, and names the bad one. */
-	validate_bad("search=abcdefgh&limit=5", "'search'");
-	validate_bad("limit=5&offset=x", "'offset'");
+	validate_bad_field("search=abcdefgh&limit=5", "'search'", "search");
+	validate_bad_field("limit=5&offset=x", "'offset'", "offset");
 }
 
 static void
@@ -436,42 +456,44 @@ test_validate_long_unknown_name_is_cut(void **state)
 	memset(raw, 'n', 200);
 	memcpy(raw + 200, "=1", 3);
 	validate_bad(raw, "unknown");
-	/* The message stays small and readable. */
-	assert_true(strlen(err) < 128);
+	/* The message stays small and readable; the field path is cut, not overrun. */
+	assert_true(strlen(e.message) < 128);
+	assert_true(strlen(e.field) < sizeof(e.field));
 }
 
-/* The kinds shared with valid.c, through the old table... */
+/* The kinds shared with bodies: bool, local day, HH:MM... */
 static void
 test_validate_bool_day_hhmm(void **state)
 {
-	static const struct qs_field kinds[] = {
-	    {"active", QS_BOOL, 0, 0},
-	    {"date", QS_DAY, 0, 0},
-	    {"at", QS_HHMM, 0, 0},
+	static const struct valid_field kinds[] = {
+	    VALID_FIELD("active", VK_BOOL, 0),
+	    VALID_FIELD("date", VK_LOCALDAY, 0),
+	    VALID_FIELD("at", VK_HHMM, 0),
 	};
 	struct qs_value k[3];
 
 	(void)state;
 	parse_ok("active=false&date=2024-02-29&at=09:30");
-	assert_int_equal(qs_validate(&q, kinds, 3, k, err, sizeof(err)), 0);
+	assert_int_equal(qs_check(&q, kinds, 3, k, &e), 0);
 	assert_true(k[0].present && k[0].b == 0);
 	assert_string_equal(k[1].text, "2024-02-29");
 	assert_true(k[2].i == 570);
 	parse_ok("active=true");
-	assert_int_equal(qs_validate(&q, kinds, 3, k, err, sizeof(err)), 0);
+	assert_int_equal(qs_check(&q, kinds, 3, k, &e), 0);
 	assert_int_equal(k[0].b, 1);
 	static const char *const wrong[] = {
 	    "active=1",   "active=TRUE", "active=", "date=2023-02-29", "date=2024-2-01",
 	    "date=today", "at=24:00",    "at=9:30", "at=12:60"};
 	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
 		parse_ok(wrong[i]);
-		if (qs_validate(&q, kinds, 3, k, err, sizeof(err)) != -1)
+		if (qs_check(&q, kinds, 3, k, &e) != -1)
 			fail_msg("accepted %s", wrong[i]);
-		assert_non_null(strstr(err, "query parameter '"));
+		assert_int_equal(e.status, 400);
+		assert_non_null(strstr(e.message, "query parameter '"));
 	}
 }
 
-/* ...and through a valid.h table, which also has enums. */
+/* ...enums, days and ids together, with the error value's parts. */
 static void
 test_check_valid_table(void **state)
 {
@@ -484,7 +506,6 @@ test_check_valid_table(void **state)
 	    [P_LIMIT] = VALID_FIELD("limit", VK_INT, 0, .min = 1, .max = 100),
 	};
 	struct qs_value k[P__MAX];
-	struct valid_error e;
 
 	(void)state;
 	parse_ok("format=csv&from=2026-12-01&limit=7");
@@ -507,6 +528,75 @@ test_check_valid_table(void **state)
 	assert_int_equal(qs_check(&q, params, P__MAX, k, &e), -1);
 	parse_ok("");
 	assert_int_equal(qs_check(&q, NULL, 0, k, &e), 0);
+	/* No table: an endpoint without parameters refuses every one. */
+	parse_ok("limit=5");
+	assert_int_equal(qs_check(&q, NULL, 0, k, &e), -1);
+	assert_int_equal(e.status, 400);
+	assert_string_equal(e.message, "unknown query parameter 'limit'");
+}
+
+/* ------------------------------------------------------------ valid_query */
+
+/*
+ * valid_query over a request with QUERY_STRING=raw against the test table:
+ * its result, and the whole answer (empty when it did not answer) in out.
+ */
+static int
+query_answer(const char *raw, char *out, size_t outlen)
+{
+	char param[QS_MAX_LEN + 32];
+	const char *env[] = {"REQUEST_METHOD=GET", param, NULL};
+	struct fake_fcgi f;
+	struct req r;
+	int rc;
+
+	snprintf(param, sizeof(param), "QUERY_STRING=%s", raw);
+	fake_init(&f, env, NULL, 0);
+	req_init(&r, &f.req);
+	rc = valid_query(&r, &q, fields, F__MAX, v);
+	snprintf(out, outlen, "%s", fake_output(&f));
+	req_free(&r);
+	fake_free(&f);
+	return rc;
+}
+
+/* An answer that is 400 with exactly this JSON message. */
+static void
+assert_answer_400(const char *raw, const char *message)
+{
+	char out[2048], want[512];
+	const char *body;
+
+	if (query_answer(raw, out, sizeof(out)) != -1)
+		fail_msg("valid_query accepted \"%s\"", raw);
+	if (strncmp(out, "Status: 400 ", 12) != 0)
+		fail_msg("valid_query(\"%s\") answered \"%s\"", raw, out);
+	body = strstr(out, "\r\n\r\n");
+	assert_non_null(body);
+	snprintf(want, sizeof(want), "{\"success\":false,\"message\":\"%s\"}", message);
+	assert_string_equal(body + 4, want);
+}
+
+/* The path every parameterized endpoint answers through (menu among them). */
+static void
+test_valid_query_answers(void **state)
+{
+	char out[2048];
+
+	(void)state;
+	/* Accepted: nothing is answered, the values are the handler's. */
+	assert_int_equal(query_answer("limit=7&search=osh", out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	assert_true(v[F_LIMIT].present && v[F_LIMIT].i == 7);
+	assert_string_equal(v[F_SEARCH].text, "osh");
+	/* Refused while decoding (qs_parse)... */
+	assert_answer_400("limit=5&limit=5", "query parameter 'limit' given twice");
+	assert_answer_400("search=%ZZ", "malformed %-escape in the query string");
+	assert_answer_400("=5", "query parameter without a name");
+	/* ...and against the table (qs_check). */
+	assert_answer_400("sort=price", "unknown query parameter 'sort'");
+	assert_answer_400("limit=0", "query parameter 'limit' must be an integer from 1 to 100");
+	assert_answer_400("category=xyz", "query parameter 'category' must be a 24-hex id");
 }
 
 int
@@ -534,6 +624,7 @@ main(void)
 	    cmocka_unit_test(test_validate_long_unknown_name_is_cut),
 	    cmocka_unit_test(test_validate_bool_day_hhmm),
 	    cmocka_unit_test(test_check_valid_table),
+	    cmocka_unit_test(test_valid_query_answers),
 	};
 
 	return cmocka_run_group_tests_name("qs", tests, NULL, NULL);
