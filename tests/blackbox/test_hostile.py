@@ -130,7 +130,9 @@ def test_menu_cache_one_file_per_id_whatever_the_case(api, stack):
     for s in (cat.upper(), cat[:12].upper() + cat[12:], cat):
         assert api.get(f"/api/categories/{s}/products").status == 200
     cats = stack.dir / "cache" / "files" / "api" / "categories"
-    assert sorted(p.name for p in cats.iterdir()) == [cat], list(cats.iterdir())
+    # Other tests of the session may have cached other categories.
+    names = sorted(p.name for p in cats.iterdir())
+    assert [n for n in names if n.lower() == cat] == [cat], names
 
 
 # ------------------------------------------------- nginx's own answers
