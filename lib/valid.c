@@ -126,6 +126,41 @@ valid_chars(const char *s, size_t len)
 	return n;
 }
 
+/*
+ * VALID_CUT: the byte length of v's string s[0..len) cut to max units (code
+ * points, or bytes with VALID_BYTES) without splitting a character; v is
+ * set to the cut string. Returns the new length.
+ */
+static size_t
+valid_cut(const struct valid_field *f, json_object *v, size_t len)
+{
+	const char *s = json_object_get_string(v);
+	size_t n;
+	char *copy;
+
+	if (f->flags & VALID_BYTES) {
+		if ((int64_t)len <= f->max)
+			return len;
+		n = (size_t)f->max;
+		/* Back up to the first byte of the character at n. */
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	} else {
+		int64_t chars = 0;
+		/* n: where character max + 1 starts, or len. */
+		for (n = 0; n < len; n++)
+			if (((unsigned char)s[n] & 0xc0) != 0x80 && chars++ == f->max)
+				break;
+		if (n == len)
+			return len;
+	}
+	/* json-c would memcpy the string onto itself: set it from a copy. */
+	copy = xstrndup(s, n);
+	json_object_set_string_len(v, copy, (int)n);
+	free(copy);
+	return n;
+}
+
 /* --------------------------------------------------------------- kinds */
 
 static int valid_object(const struct valid_schema *s, json_object *obj, const char *path,
@@ -238,6 +273,24 @@ shape:
 	return valid_fail(e, 400, path, "%s must be {\"lat\": number, \"lng\": number}", path);
 }
 
+/* A string kind's min..max: code points, or bytes with VALID_BYTES. */
+static int
+valid_length(const struct valid_field *f, const char *s, size_t len, const char *path,
+             struct valid_error *e)
+{
+	const char *unit = (f->flags & VALID_BYTES) ? "bytes" : "characters";
+
+	if (!(f->flags & VALID_BYTES))
+		len = valid_chars(s, len);
+	if ((int64_t)len >= f->min && (int64_t)len <= f->max)
+		return 0;
+	if (f->min == 0)
+		return valid_fail(e, 422, path, "%s must be at most %lld %s", path,
+		                  (long long)f->max, unit);
+	return valid_fail(e, 422, path, "%s must be %lld..%lld %s", path, (long long)f->min,
+	                  (long long)f->max, unit);
+}
+
 static int valid_value(const struct valid_field *f, json_object *v, const char *path,
                        struct valid_error *e);
 
@@ -282,22 +335,37 @@ valid_value(const struct valid_field *f, json_object *v, const char *path, struc
 	bson_oid_t oid;
 	int named;
 
-	if (v == NULL && (f->flags & VALID_NULLABLE))
+	/* A JSON-RPC id may be null: a value of its kind, not an absence. */
+	if (v == NULL && ((f->flags & VALID_NULLABLE) || f->kind == VK_RPCID))
 		return 0;
 	switch (f->kind) {
 	case VK_STRING:
 	case VK_TEXT:
 		if (valid_string(f, v, path, "a string", e, &s, &len) != 0)
 			return -1;
-		len = valid_chars(s, len);
-		if ((int64_t)len < f->min || (int64_t)len > f->max) {
-			if (f->min == 0)
-				return valid_fail(e, 422, path,
-				                  "%s must be at most %lld characters", path,
-				                  (long long)f->max);
-			return valid_fail(e, 422, path, "%s must be %lld..%lld characters", path,
-			                  (long long)f->min, (long long)f->max);
+		if (f->flags & VALID_CUT) {
+			len = valid_cut(f, v, len);
+			s = json_object_get_string(v);
 		}
+		if (valid_length(f, s, len, path, e) != 0)
+			return -1;
+		break;
+	case VK_REAL: {
+		double d;
+		if (valid_number(v, &d) != 0)
+			return valid_fail(e, 400, path, "%s must be a number", path);
+		if (!(d >= (double)f->min && d <= (double)f->max))
+			return valid_fail(e, 422, path, "%s must be %lld..%lld", path,
+			                  (long long)f->min, (long long)f->max);
+		break;
+	}
+	case VK_RPCID:
+		if (json_object_is_type(v, json_type_int) ||
+		    json_object_is_type(v, json_type_double))
+			break;
+		if (valid_string(f, v, path, "a string, a number or null", e, &s, &len) != 0 ||
+		    valid_length(f, s, len, path, e) != 0)
+			return -1;
 		break;
 	case VK_INT:
 		if (valid_int(f, v, path, e) != 0)
@@ -559,6 +627,18 @@ valid_append(const struct valid_field *f, const char *key, json_object *v, bson_
 	case VK_INT:
 		bson_append_int64(out, key, -1, json_object_get_int64(v));
 		break;
+	case VK_REAL:
+		bson_append_double(out, key, -1, json_object_get_double(v));
+		break;
+	case VK_RPCID:
+		if (json_object_is_type(v, json_type_int))
+			bson_append_int64(out, key, -1, json_object_get_int64(v));
+		else if (json_object_is_type(v, json_type_double))
+			bson_append_double(out, key, -1, json_object_get_double(v));
+		else
+			bson_append_utf8(out, key, -1, json_object_get_string(v),
+			                 json_object_get_string_len(v));
+		break;
 	case VK_BOOL:
 		bson_append_bool(out, key, -1, json_object_get_boolean(v));
 		break;
@@ -636,6 +716,14 @@ valid_get_int(json_object *body, const char *name, int64_t fallback)
 	json_object *v = valid_get(body, name);
 
 	return json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : fallback;
+}
+
+double
+valid_get_real(json_object *body, const char *name, double fallback)
+{
+	double d;
+
+	return valid_number(valid_get(body, name), &d) == 0 ? d : fallback;
 }
 
 int

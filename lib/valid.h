@@ -50,6 +50,10 @@ enum valid_kind {
 	                signed widget payload, whose values are strings or numbers) */
 	VK_ARRAY,    /* min..max objects, each checked against schema */
 	VK_STRINGS,  /* min..max strings, each checked as item (a VK_* scalar) */
+	/* Added by v17-tg (Telegram's Update, Payme's JSON-RPC envelope): */
+	VK_REAL,  /* a number, whole or not, in min..max: Telegram's latitude */
+	VK_RPCID, /* a JSON-RPC 2.0 request id: a string of min..max characters,
+	             a number or null (null is a value of the kind, no flag) */
 };
 
 /* valid_field.flags */
@@ -70,6 +74,19 @@ enum valid_kind {
  * string amount -32600. (Added by v17-pay.)
  */
 #define VALID_NUMBER 0x10
+/*
+ * VK_STRING, VK_TEXT: min..max count bytes, not code points - for a
+ * protocol's limit in bytes (Telegram's callback_data is 1-64 bytes) or a
+ * fixed buffer the value is copied into. (Added by v17-tg.)
+ */
+#define VALID_BYTES 0x20
+/*
+ * VK_STRING, VK_TEXT: a value longer than max is cut (in place, at a
+ * character boundary) to at most max characters - or bytes, with
+ * VALID_BYTES - instead of refused: text shown to people and never
+ * compared, such as a Telegram user's display name. (Added by v17-tg.)
+ */
+#define VALID_CUT 0x40
 
 struct valid_error;
 struct valid_schema;
@@ -191,6 +208,8 @@ int valid_has(json_object *body, const char *name);
 /* The string (trimmed), or NULL when absent or null; belongs to body. */
 const char *valid_get_str(json_object *body, const char *name);
 int64_t valid_get_int(json_object *body, const char *name, int64_t fallback);
+/* VK_REAL: the number, or fallback when absent or null. */
+double valid_get_real(json_object *body, const char *name, double fallback);
 int valid_get_bool(json_object *body, const char *name, int fallback);
 /* 0 and *out, or -1 when absent or null. */
 int valid_get_id(json_object *body, const char *name, bson_oid_t *out);

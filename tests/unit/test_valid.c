@@ -699,6 +699,176 @@ test_in_order(void **state)
 	json_object_put(body);
 }
 
+/* ------------------------------------------- v17-tg: Telegram, JSON-RPC */
+
+enum { T_NAME, T_NICK, T_CODE, T_LAT, T_ID, T__MAX };
+static const struct valid_field tg_fields[T__MAX] = {
+    /* display text: cut to 5 characters, or to 5 bytes, never refused for length */
+    [T_NAME] = VALID_FIELD("name", VK_STRING, VALID_CUT, .min = 1, .max = 5),
+    [T_NICK] = VALID_FIELD("nick", VK_STRING, VALID_CUT | VALID_BYTES | VALID_VERBATIM, .min = 0,
+                           .max = 5),
+    /* a protocol limit in bytes: refused beyond it */
+    [T_CODE] = VALID_FIELD("code", VK_STRING, VALID_BYTES | VALID_VERBATIM, .min = 1, .max = 4),
+    [T_LAT] = VALID_FIELD("lat", VK_REAL, 0, .min = -90, .max = 90),
+    [T_ID] = VALID_FIELD("id", VK_RPCID, VALID_REQUIRED, .min = 0, .max = 8),
+};
+static const struct valid_schema tg_schema = VALID_SCHEMA(tg_fields);
+
+/* tg_schema over text: the accepted body (the caller puts it) or NULL with e. */
+static json_object *
+tg(const char *text)
+{
+	json_object *body = NULL;
+
+	if (valid_json(&tg_schema, text, strlen(text), VALID_CREATE, &body, &e) < 0)
+		return NULL;
+	return body;
+}
+
+/* tg_schema refuses text with status at field. */
+static void
+tg_bad(const char *text, int status, const char *field)
+{
+	json_object *body = tg(text);
+
+	if (body != NULL)
+		fail_msg("accepted %s", text);
+	if (e.status != status || strcmp(e.field, field) != 0)
+		fail_msg("%s: %d at \"%s\", want %d at \"%s\" (%s)", text, e.status, e.field,
+		         status, field, e.message);
+}
+
+/* The string the accepted text holds at name after checking. */
+static void
+tg_str(const char *text, const char *name, const char *want)
+{
+	json_object *body = tg(text);
+
+	if (body == NULL)
+		fail_msg("refused %s: %s", text, e.message);
+	assert_string_equal(valid_get_str(body, name), want);
+	/* cut once, the value is accepted again as it is */
+	assert_true(valid_body(&tg_schema, body, VALID_CREATE, &e) >= 0);
+	assert_string_equal(valid_get_str(body, name), want);
+	json_object_put(body);
+}
+
+static void
+test_cut_flag(void **state)
+{
+	(void)state;
+	/* in characters: 7 Cyrillic letters (14 bytes) keep 5 */
+	tg_str("{\"id\": 1, \"name\": \"Шарипов\"}", "name", "Шарип");
+	tg_str("{\"id\": 1, \"name\": \"abcdefgh\"}", "name", "abcde");
+	tg_str("{\"id\": 1, \"name\": \"Ali\"}", "name", "Ali");
+	tg_str("{\"id\": 1, \"name\": \"Oʻgʻil\"}", "name", "Oʻgʻi");
+	/* in bytes: never half a character (Ш is 2 bytes, € 3, 😀 4) */
+	tg_str("{\"id\": 1, \"nick\": \"Шарипов\"}", "nick", "Ша");
+	tg_str("{\"id\": 1, \"nick\": \"€€\"}", "nick", "€");
+	tg_str("{\"id\": 1, \"nick\": \"a😀\"}", "nick", "a😀");
+	tg_str("{\"id\": 1, \"nick\": \"ab😀\"}", "nick", "ab");
+	tg_str("{\"id\": 1, \"nick\": \"abcdef\"}", "nick", "abcde");
+	/* cutting is not accepting: the other rules still hold */
+	tg_bad("{\"id\": 1, \"name\": \"\"}", 422, "name");
+	tg_bad("{\"id\": 1, \"name\": \"   \"}", 422, "name"); /* trimmed first */
+	tg_bad("{\"id\": 1, \"name\": 5}", 400, "name");
+	tg_bad("{\"id\": 1, \"name\": \"abcdefg\\u0000\"}", 422, "name");
+	tg_bad("{\"id\": 1, \"name\": \"a\\u0001\"}", 422, "name");
+	tg_bad("{\"id\": 1, \"nick\": \"abcdefg\\u0000\"}", 422, "nick");
+}
+
+static void
+test_bytes_flag(void **state)
+{
+	(void)state;
+	tg_str("{\"id\": 1, \"code\": \"abcd\"}", "code", "abcd");
+	tg_str("{\"id\": 1, \"code\": \"Шa\"}", "code", "Шa"); /* 3 bytes */
+	/* 3 characters, 6 bytes: over a limit of 4 bytes */
+	tg_bad("{\"id\": 1, \"code\": \"абв\"}", 422, "code");
+	assert_string_equal(e.message, "code must be 1..4 bytes");
+	tg_bad("{\"id\": 1, \"code\": \"abcde\"}", 422, "code");
+	tg_bad("{\"id\": 1, \"code\": \"\"}", 422, "code");
+	/* verbatim: spaces count, not trimmed */
+	tg_bad("{\"id\": 1, \"code\": \" ab  \"}", 422, "code");
+}
+
+static void
+test_real(void **state)
+{
+	json_object *b;
+	bson_t doc = BSON_INITIALIZER;
+	bson_iter_t it;
+
+	(void)state;
+	b = tg("{\"id\": 1, \"lat\": 41.311081}");
+	assert_non_null(b);
+	assert_true(valid_get_real(b, "lat", 0) > 41.31 && valid_get_real(b, "lat", 0) < 41.32);
+	assert_true(valid_get_real(b, "nope", -1) == -1);
+	valid_to_bson(&tg_schema, b, &doc);
+	assert_true(bson_iter_init_find(&it, &doc, "lat") && BSON_ITER_HOLDS_DOUBLE(&it));
+	bson_destroy(&doc);
+	json_object_put(b);
+	/* whole numbers and the bounds themselves are numbers in range */
+	b = tg("{\"id\": 1, \"lat\": -90}");
+	assert_non_null(b);
+	assert_true(valid_get_real(b, "lat", 0) == -90);
+	json_object_put(b);
+	json_object_put(tg("{\"id\": 1, \"lat\": 90.0}"));
+	tg_bad("{\"id\": 1, \"lat\": 90.000001}", 422, "lat");
+	assert_string_equal(e.message, "lat must be -90..90");
+	tg_bad("{\"id\": 1, \"lat\": -1e300}", 422, "lat");
+	tg_bad("{\"id\": 1, \"lat\": 18446744073709551615}", 422, "lat");
+	tg_bad("{\"id\": 1, \"lat\": \"41.3\"}", 400, "lat");
+	tg_bad("{\"id\": 1, \"lat\": null}", 400, "lat");
+	tg_bad("{\"id\": 1, \"lat\": true}", 400, "lat");
+	tg_bad("{\"id\": 1, \"lat\": [1]}", 400, "lat");
+}
+
+static void
+test_rpcid(void **state)
+{
+	static const char *const good[] = {
+	    "{\"id\": 7}",          "{\"id\": -1}",          "{\"id\": 1.5}",  "{\"id\": \"\"}",
+	    "{\"id\": \"abc-12\"}", "{\"id\": \"ид12345\"}", "{\"id\": null}",
+	};
+	json_object *b;
+	bson_t doc = BSON_INITIALIZER;
+	bson_iter_t it;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		b = tg(good[i]);
+		if (b == NULL)
+			fail_msg("refused %s: %s", good[i], e.message);
+		json_object_put(b);
+	}
+	/* null is a value of the kind: present, so a required id is given */
+	tg_bad("{}", 400, "id");
+	assert_string_equal(e.message, "id is required");
+	tg_bad("{\"id\": true}", 400, "id");
+	assert_string_equal(e.message, "id must be a string, a number or null");
+	tg_bad("{\"id\": {}}", 400, "id");
+	tg_bad("{\"id\": [1]}", 400, "id");
+	tg_bad("{\"id\": \"123456789\"}", 422, "id"); /* 9 characters > 8 */
+	tg_bad("{\"id\": \"a\\u0000b\"}", 422, "id");
+	/* typed in BSON as sent */
+	b = tg("{\"id\": 42}");
+	valid_to_bson(&tg_schema, b, &doc);
+	assert_true(bson_iter_init_find(&it, &doc, "id") && BSON_ITER_HOLDS_INT64(&it));
+	bson_reinit(&doc);
+	json_object_put(b);
+	b = tg("{\"id\": \"x\"}");
+	valid_to_bson(&tg_schema, b, &doc);
+	assert_true(bson_iter_init_find(&it, &doc, "id") && BSON_ITER_HOLDS_UTF8(&it));
+	bson_reinit(&doc);
+	json_object_put(b);
+	b = tg("{\"id\": null}");
+	valid_to_bson(&tg_schema, b, &doc);
+	assert_true(bson_iter_init_find(&it, &doc, "id") && BSON_ITER_HOLDS_NULL(&it));
+	bson_destroy(&doc);
+	json_object_put(b);
+}
+
 static void
 test_enum_list(void **state)
 {
@@ -747,6 +917,10 @@ main(void)
 	    cmocka_unit_test(test_number_flag),
 	    cmocka_unit_test(test_open_schema),
 	    cmocka_unit_test(test_in_order),
+	    cmocka_unit_test(test_cut_flag),
+	    cmocka_unit_test(test_bytes_flag),
+	    cmocka_unit_test(test_real),
+	    cmocka_unit_test(test_rpcid),
 	};
 
 	return cmocka_run_group_tests_name("valid", tests, NULL, NULL);
