@@ -14,7 +14,8 @@
 #include "payments.h"
 #include "valid.h"
 
-static const char *const payme_methods[PAYME_METHOD__MAX] = {
+/* NULL-terminated: the values of the envelope's method (VK_ENUM). */
+static const char *const payme_methods[PAYME_METHOD__MAX + 1] = {
     [PAYME_CHECK_PERFORM] = "CheckPerformTransaction",
     [PAYME_CREATE] = "CreateTransaction",
     [PAYME_PERFORM] = "PerformTransaction",
@@ -50,6 +51,26 @@ static const struct payme_message {
      "Buyurtma boshqa tranzaksiya boʻyicha toʻlovni kutmoqda",
      "The order awaits payment by another transaction"},
 };
+
+/*
+ * The JSON-RPC 2.0 envelope, declared (lib/valid.h). Open: members of
+ * later protocol versions are ignored. In order, as Payme checks them: an
+ * id of the wrong type, then jsonrpc, then method (a string that names no
+ * method is -32601, anything else -32600: payme_envelope_code), then
+ * params, whose members are the method's table's (below).
+ */
+static const char *const payme_jsonrpc[] = {"2.0", NULL};
+
+enum { PE_ID, PE_JSONRPC, PE_METHOD, PE_PARAMS, PE__MAX };
+static const struct valid_field payme_envelope_fields[PE__MAX] = {
+    [PE_ID] = VALID_FIELD("id", VK_RPCID, VALID_VERBATIM, .min = 0, .max = PAYME_RPCID_MAX),
+    [PE_JSONRPC] = VALID_FIELD("jsonrpc", VK_ENUM, 0, .values = payme_jsonrpc),
+    [PE_METHOD] = VALID_FIELD("method", VK_ENUM, VALID_REQUIRED, .values = payme_methods),
+    /* opaque here: payme_params_schema[method] checks its members */
+    [PE_PARAMS] = VALID_FIELD("params", VK_OBJECT, VALID_REQUIRED),
+};
+const struct valid_schema payme_envelope_schema =
+    VALID_SCHEMA_FLAGS(payme_envelope_fields, NULL, VALID_OPEN | VALID_IN_ORDER);
 
 /*
  * Each method's params, declared (lib/valid.h): payme_params_schema.
@@ -125,59 +146,49 @@ payme_code(enum payme_method method, const struct valid_error *e)
 	return PAYME_ERR_REQUEST;
 }
 
-/* A sentinel-returning setter: err gets the reason, the code comes back. */
-static int __attribute__((format(printf, 4, 5)))
-payme_fail(int code, char *err, size_t errlen, const char *fmt, ...)
+/* Payme's code for a refusal of the envelope: -32601 for a method string we lack. */
+static int
+payme_envelope_code(json_object *root, const struct valid_error *e)
 {
-	va_list ap;
+	json_object *m;
 
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return code;
+	if (strcmp(e->field, "method") == 0 && json_object_object_get_ex(root, "method", &m) &&
+	    json_object_is_type(m, json_type_string))
+		return PAYME_ERR_METHOD;
+	return PAYME_ERR_REQUEST;
 }
 
-/* The JSON-RPC envelope by hand (an id may be a number, a string or null); params by table. */
+/* The envelope: payme_envelope_schema; the params: payme_params_schema[method]. */
 int
 payme_parse(const char *body, size_t len, struct payme_request *req, char *err, size_t errlen)
 {
-	json_object *v, *params;
-	const char *method, *s;
+	json_object *params;
+	const char *s;
 	struct valid_error e;
+	int code = 0;
 
 	memset(req, 0, sizeof(*req));
 	req->method = PAYME_METHOD__MAX;
 	req->root = json_parse(body, len, err, errlen);
 	if (req->root == NULL)
 		return PAYME_ERR_PARSE;
-	if (!json_object_is_type(req->root, json_type_object))
-		return payme_fail(PAYME_ERR_REQUEST, err, errlen, "the request must be an object");
-	if (json_object_object_get_ex(req->root, "id", &v)) {
-		if (v != NULL && !json_object_is_type(v, json_type_int) &&
-		    !json_object_is_type(v, json_type_string) &&
-		    !json_object_is_type(v, json_type_double))
-			return payme_fail(PAYME_ERR_REQUEST, err, errlen,
-			                  "id must be a number, a string or null");
-		req->id = v;
+	if (valid_body(&payme_envelope_schema, req->root, VALID_CREATE, &e) < 0)
+		code = payme_envelope_code(req->root, &e);
+	/* The id is checked first: refused or not, the answer carries a well-formed one. */
+	if ((code == 0 || strcmp(e.field, "id") != 0) &&
+	    json_object_is_type(req->root, json_type_object))
+		json_object_object_get_ex(req->root, "id", &req->id);
+	if (code != 0) {
+		snprintf(err, errlen, "%s", e.message);
+		return code;
 	}
-	if (json_object_object_get_ex(req->root, "jsonrpc", &v) &&
-	    (!json_object_is_type(v, json_type_string) ||
-	     strcmp(json_object_get_string(v), "2.0") != 0))
-		return payme_fail(PAYME_ERR_REQUEST, err, errlen, "jsonrpc must be \"2.0\"");
-	method = json_get_string(req->root, "method");
-	if (method == NULL)
-		return payme_fail(PAYME_ERR_REQUEST, err, errlen, "method must be a string");
-	for (int i = 0; i < PAYME_METHOD__MAX; i++)
-		if (strcmp(method, payme_methods[i]) == 0)
-			req->method = (enum payme_method)i;
-	if (req->method == PAYME_METHOD__MAX)
-		return payme_fail(PAYME_ERR_METHOD, err, errlen, "unknown method");
-	if (!json_object_object_get_ex(req->root, "params", &params) ||
-	    !json_object_is_type(params, json_type_object))
-		return payme_fail(PAYME_ERR_REQUEST, err, errlen, "params must be an object");
-
-	if (valid_body(&payme_params_schema[req->method], params, VALID_CREATE, &e) < 0)
-		return payme_fail(payme_code(req->method, &e), err, errlen, "params.%s", e.message);
+	req->method =
+	    (enum payme_method)valid_get_enum(req->root, &payme_envelope_fields[PE_METHOD]);
+	params = valid_get_object(req->root, "params");
+	if (valid_body(&payme_params_schema[req->method], params, VALID_CREATE, &e) < 0) {
+		snprintf(err, errlen, "params.%s", e.message);
+		return payme_code(req->method, &e);
+	}
 	/* Checked: the typed reads below cannot fail. */
 	if ((s = valid_get_str(params, "id")) != NULL)
 		snprintf(req->tx_id, sizeof(req->tx_id), "%s", s);

@@ -304,6 +304,15 @@ struct payme_request {
 	int64_t from, to;                   /* params.from/to (GetStatement) */
 };
 
+/* A request id's characters, when a string (Payme sends numbers). */
+#define PAYME_RPCID_MAX 128
+
+/*
+ * The JSON-RPC 2.0 envelope {jsonrpc, id, method, params} as a lib/valid
+ * table (payme.c): what payme_parse checks first.
+ */
+extern const struct valid_schema payme_envelope_schema;
+
 /*
  * Each method's params as a lib/valid table (payme.c), indexed by method:
  * what payme_parse checks them against.
@@ -311,13 +320,14 @@ struct payme_request {
 extern const struct valid_schema payme_params_schema[PAYME_METHOD__MAX];
 
 /*
- * Parses a JSON-RPC 2.0 request and checks the params the method needs
- * against payme_params_schema[method].
+ * Parses a JSON-RPC 2.0 request, checks it against payme_envelope_schema
+ * and the params against payme_params_schema[method].
  * Returns 0, or a Payme error code: -32700 (not JSON, or not an object),
  * -32600 (no method or params, params of the wrong type), -32601
  * (unknown method), -31050 (account without a well-formed order_id),
  * -31001 (an amount that is not a positive integer). err gets the reason.
- * req->id is set whenever the body was a JSON object, even on error; free
+ * req->id is set whenever the body was a JSON object with an id of the
+ * right type (a string, a number or null), even on error; free
  * with payme_request_free in every case.
  */
 int payme_parse(const char *body, size_t len, struct payme_request *req, char *err, size_t errlen);

@@ -376,7 +376,9 @@ valid_value(const struct valid_field *f, json_object *v, const char *path, struc
 			return valid_fail(e, 400, path, "%s must be true or false", path);
 		break;
 	case VK_ENUM:
+		/* "ready\u0000x" would match "ready" as a C string, and be stored whole. */
 		if (!json_object_is_type(v, json_type_string) ||
+		    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v) ||
 		    valid_enum_index(json_object_get_string(v), f->values) < 0)
 			return valid_fail(e, 400, path, "%s must be %s", path,
 			                  valid_enum_list(f->values, list, sizeof(list)));

@@ -261,6 +261,72 @@ test_payme_parse_errors(void **state)
 	payme_request_free(&q);
 }
 
+/* The envelope as a table (payme_envelope_schema): the same codes, in order. */
+static void
+test_payme_envelope(void **state)
+{
+	static const struct {
+		const char *body;
+		int code;
+	} cases[] = {
+	    /* an id of every JSON-RPC type, and members of later versions, pass */
+	    {"{\"id\":\"a-1\",\"method\":\"CheckTransaction\",\"params\":{\"id\":\"a\"}}", 0},
+	    {"{\"id\":1.5,\"method\":\"CheckTransaction\",\"params\":{\"id\":\"a\"}}", 0},
+	    {"{\"id\":null,\"jsonrpc\":\"2.0\",\"method\":\"CheckTransaction\",\"params\":"
+	     "{\"id\":\"a\"},\"meta\":{\"$x\":1}}",
+	     0},
+	    /* the id is checked first, then jsonrpc, then method, then params */
+	    {"{\"id\":true,\"method\":\"Nope\"}", PAYME_ERR_REQUEST},
+	    {"{\"id\":[],\"jsonrpc\":\"1.0\"}", PAYME_ERR_REQUEST},
+	    {"{\"jsonrpc\":2.0,\"method\":\"CheckTransaction\",\"params\":{\"id\":\"a\"}}",
+	     PAYME_ERR_REQUEST},
+	    {"{\"jsonrpc\":null,\"method\":\"CheckTransaction\",\"params\":{\"id\":\"a\"}}",
+	     PAYME_ERR_REQUEST},
+	    {"{\"method\":\"Nope\"}", PAYME_ERR_METHOD},
+	    {"{\"method\":\"\",\"params\":{}}", PAYME_ERR_METHOD},
+	    {"{\"method\":null,\"params\":{}}", PAYME_ERR_REQUEST},
+	    {"{\"method\":[\"CheckTransaction\"],\"params\":{}}", PAYME_ERR_REQUEST},
+	    {"{\"params\":{\"id\":\"a\"}}", PAYME_ERR_REQUEST},
+	    {"{\"method\":\"CheckTransaction\",\"params\":null}", PAYME_ERR_REQUEST},
+	    /* stricter than the hand parser: a NUL no longer hides a tail */
+	    {"{\"method\":\"CheckTransaction\\u0000x\",\"params\":{\"id\":\"a\"}}",
+	     PAYME_ERR_METHOD},
+	};
+	struct payme_request q;
+	char err[160];
+	char id[PAYME_RPCID_MAX + 40];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = parse(cases[i].body, &q);
+		if (rc != cases[i].code)
+			fail_msg("case %zu (%s): %d, want %d", i, cases[i].body, rc, cases[i].code);
+		payme_request_free(&q);
+	}
+	/* a refused id is not echoed; a good one is, whatever fails after it */
+	assert_int_equal(parse("{\"id\":{},\"method\":\"CheckTransaction\"}", &q),
+	                 PAYME_ERR_REQUEST);
+	assert_null(q.id);
+	payme_request_free(&q);
+	assert_int_equal(parse("{\"id\":\"r7\",\"jsonrpc\":\"3\"}", &q), PAYME_ERR_REQUEST);
+	assert_string_equal(json_object_get_string(q.id), "r7");
+	payme_request_free(&q);
+	/* a string id of up to PAYME_RPCID_MAX characters */
+	snprintf(id, sizeof(id), "{\"id\":\"%0*d\",\"method\":\"X\"}", PAYME_RPCID_MAX, 0);
+	assert_int_equal(parse(id, &q), PAYME_ERR_METHOD);
+	assert_non_null(q.id);
+	payme_request_free(&q);
+	snprintf(id, sizeof(id), "{\"id\":\"%0*d\",\"method\":\"X\"}", PAYME_RPCID_MAX + 1, 0);
+	assert_int_equal(parse(id, &q), PAYME_ERR_REQUEST);
+	assert_null(q.id);
+	payme_request_free(&q);
+	/* the reason names the field */
+	assert_int_equal(payme_parse("{\"method\":1}", 12, &q, err, sizeof(err)),
+	                 PAYME_ERR_REQUEST);
+	assert_non_null(strstr(err, "method"));
+	payme_request_free(&q);
+}
+
 static void
 assert_json(json_object *o, const char *want)
 {
@@ -587,6 +653,7 @@ main(void)
 	    cmocka_unit_test(test_payme_auth),
 	    cmocka_unit_test(test_payme_parse_methods),
 	    cmocka_unit_test(test_payme_parse_errors),
+	    cmocka_unit_test(test_payme_envelope),
 	    cmocka_unit_test(test_payme_answers),
 	    cmocka_unit_test(test_payme_checkout_url),
 	    cmocka_unit_test(test_click_parse_and_sign),

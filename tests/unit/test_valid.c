@@ -238,6 +238,8 @@ test_enum(void **state)
 	value_bad("orderType", "\"Pickup\"", 400);
 	value_bad("orderType", "2", 400);
 	bad("{\"lang\": \"en\"}", 400, "lang must be uz or ru");
+	/* a NUL hides no tail behind a listed value (v17-tg) */
+	value_bad("orderType", "\"pickup\\u0000x\"", 400);
 }
 
 static void
