@@ -63,6 +63,10 @@ struct tg_update {
  */
 int tgupdate_parse(const char *buf, size_t len, struct tg_update *u, char *err, size_t errlen);
 
+/* The Update's shape as a lib/valid table (tgupdate.c): what tgupdate_parse checks. */
+struct valid_schema;
+extern const struct valid_schema tg_update_schema;
+
 /* botmsg.c ------------------------------------------------------------ */
 
 /* Every text the bot shows, each in Uzbek (Latin) and Russian. */

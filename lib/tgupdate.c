@@ -1,7 +1,15 @@
 /*
- * tgupdate.c - the Telegram Update parser: the bot's only way in from the
- * outside, so it checks every field it keeps (types, lengths, ranges) and
- * copies it into the caller's fixed buffers. See bot.h.
+ * tgupdate.c - the Telegram Update: the bot's only way in from the
+ * outside. Its shape is declared below as lib/valid tables (tg_update_schema
+ * and the objects it nests), checked by valid_json; what passed is copied
+ * into the caller's fixed buffers. See bot.h.
+ *
+ * Every table is open: Telegram adds fields to its objects, and the bot
+ * ignores what it does not read (never stored, never looked at). Every
+ * string is verbatim (texts are matched and shown as sent) and bounded in
+ * bytes by the buffer it is copied into, via TG_CAP; display names longer
+ * than their buffer are cut at a character boundary rather than refused.
+ * Duplicate keys and keys holding NUL are refused by json_parse.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,201 +17,211 @@
 
 #include "oshxona.h"
 #include "bot.h"
+#include "valid.h"
 
-static int __attribute__((format(printf, 3, 4)))
-tgupdate_fail(char *err, size_t errlen, const char *fmt, ...)
+/* The bytes a string member of struct tg_update holds, its NUL aside. */
+#define TG_CAP(member) ((int64_t)sizeof(((struct tg_update *)0)->member) - 1)
+
+/* A string Telegram sends, kept as sent: min_ bytes up to member's buffer. */
+#define TG_STRING(name_, flags_, min_, member)                                                     \
+	VALID_FIELD(name_, VK_STRING, VALID_VERBATIM | VALID_BYTES | (flags_), .min = (min_),      \
+	            .max = TG_CAP(member))
+/* A display name: cut to its buffer. */
+#define TG_NAME(name_, member) TG_STRING(name_, VALID_NULLABLE | VALID_CUT, 0, member)
+#define TG_ID_POSITIVE(name_)  VALID_FIELD(name_, VK_INT, VALID_REQUIRED, .min = 1, .max = INT64_MAX)
+
+#define TG_OPEN(fields_) VALID_SCHEMA_FLAGS(fields_, NULL, VALID_OPEN)
+
+/* Chat ids are negative for groups; 0 names no chat. */
+static int
+tgupdate_nonzero(json_object *v, const char *path, struct valid_error *e)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
+	if (json_object_get_int64(v) == 0)
+		return valid_fail(e, 422, path, "%s must be a non-zero integer", path);
+	return 0;
 }
 
-/* obj[key] as an object, or NULL. */
-static json_object *
-tgupdate_object(json_object *obj, const char *key)
-{
-	json_object *v;
+/* User: message.from, callback_query.from. */
+static const struct valid_field tg_user_fields[] = {
+    TG_ID_POSITIVE("id"),
+    TG_NAME("first_name", first_name),
+    TG_NAME("last_name", last_name),
+    TG_NAME("username", username),
+    TG_NAME("language_code", language_code),
+};
+static const struct valid_schema tg_user_schema = TG_OPEN(tg_user_fields);
 
-	if (json_object_object_get_ex(obj, key, &v) && json_object_is_type(v, json_type_object))
-		return v;
-	return NULL;
-}
+/* Chat: message.chat. */
+static const struct valid_field tg_chat_fields[] = {
+    VALID_FIELD("id", VK_INT, VALID_REQUIRED, .min = INT64_MIN, .max = INT64_MAX,
+                .rule = tgupdate_nonzero),
+    TG_STRING("type", VALID_NULLABLE, 0, chat_type),
+};
+static const struct valid_schema tg_chat_schema = TG_OPEN(tg_chat_fields);
+
+/* Contact: message.contact, a shared phone number. */
+static const struct valid_field tg_contact_fields[] = {
+    TG_STRING("phone_number", VALID_REQUIRED, 0, contact_phone),
+    VALID_FIELD("user_id", VK_INT, 0, .min = INT64_MIN, .max = INT64_MAX),
+};
+static const struct valid_schema tg_contact_schema = TG_OPEN(tg_contact_fields);
+
+/* Location: message.location; accuracy, heading... are ignored. */
+static const struct valid_field tg_location_fields[] = {
+    VALID_FIELD("latitude", VK_REAL, VALID_REQUIRED, .min = -90, .max = 90),
+    VALID_FIELD("longitude", VK_REAL, VALID_REQUIRED, .min = -180, .max = 180),
+};
+static const struct valid_schema tg_location_schema = TG_OPEN(tg_location_fields);
+
+/* WebAppData: message.web_app_data, what the Mini App sent back. */
+static const struct valid_field tg_web_app_fields[] = {
+    TG_STRING("data", VALID_REQUIRED, 0, web_app_data),
+};
+static const struct valid_schema tg_web_app_schema = TG_OPEN(tg_web_app_fields);
+
+#define TG_MESSAGE_ID TG_ID_POSITIVE("message_id")
+#define TG_CHAT       VALID_FIELD("chat", VK_OBJECT, VALID_REQUIRED, .schema = &tg_chat_schema)
+
+/* Message: update.message. */
+enum { TM_ID, TM_CHAT, TM_FROM, TM_TEXT, TM_CONTACT, TM_LOCATION, TM_WEB_APP, TM__MAX };
+static const struct valid_field tg_message_fields[TM__MAX] = {
+    [TM_ID] = TG_MESSAGE_ID,
+    [TM_CHAT] = TG_CHAT,
+    [TM_FROM] = VALID_FIELD("from", VK_OBJECT, VALID_NULLABLE, .schema = &tg_user_schema),
+    [TM_TEXT] = VALID_FIELD("text", VK_TEXT, VALID_NULLABLE | VALID_VERBATIM | VALID_BYTES,
+                            .min = 0, .max = TG_CAP(text)),
+    [TM_CONTACT] = VALID_FIELD("contact", VK_OBJECT, VALID_NULLABLE, .schema = &tg_contact_schema),
+    [TM_LOCATION] =
+        VALID_FIELD("location", VK_OBJECT, VALID_NULLABLE, .schema = &tg_location_schema),
+    [TM_WEB_APP] =
+        VALID_FIELD("web_app_data", VK_OBJECT, VALID_NULLABLE, .schema = &tg_web_app_schema),
+};
+static const struct valid_schema tg_message_schema = TG_OPEN(tg_message_fields);
 
 /*
- * Copies the string obj[key] into out. Returns 1 copied, 0 absent or
- * null, -1 not a string, not UTF-8, holding a NUL, or longer than
- * outlen - 1 bytes (when cut is 0; with cut, a long string is cut at a
- * character boundary instead: names are for display only).
+ * callback_query.message: the message the button is on, of which the bot
+ * reads only where it is (and whether it has a "photo", left undeclared:
+ * any value). Buttons on inline-mode messages come without it: no chat.
  */
-static int
-tgupdate_string(json_object *obj, const char *key, char *out, size_t outlen, int cut)
-{
-	json_object *v;
-	const char *s;
-	size_t n;
+static const struct valid_field tg_button_message_fields[] = {TG_MESSAGE_ID, TG_CHAT};
+static const struct valid_schema tg_button_message_schema = TG_OPEN(tg_button_message_fields);
 
-	out[0] = '\0';
-	if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+/* CallbackQuery: update.callback_query, an inline button pressed. */
+static const struct valid_field tg_callback_fields[] = {
+    TG_STRING("id", VALID_REQUIRED, 1, callback_id),
+    VALID_FIELD("from", VK_OBJECT, VALID_REQUIRED, .schema = &tg_user_schema),
+    VALID_FIELD("message", VK_OBJECT, VALID_NULLABLE, .schema = &tg_button_message_schema),
+    TG_STRING("data", VALID_NULLABLE, 0, callback_data),
+};
+static const struct valid_schema tg_callback_schema = TG_OPEN(tg_callback_fields);
+
+/* Update: message wins over callback_query (Telegram never sends both). */
+static const struct valid_field tg_update_fields[] = {
+    VALID_FIELD("update_id", VK_INT, VALID_REQUIRED, .min = 0, .max = INT64_MAX),
+    VALID_FIELD("message", VK_OBJECT, VALID_NULLABLE, .schema = &tg_message_schema),
+    VALID_FIELD("callback_query", VK_OBJECT, VALID_NULLABLE, .schema = &tg_callback_schema),
+};
+const struct valid_schema tg_update_schema = TG_OPEN(tg_update_fields);
+
+/* ------------------------------------------- checked: copy into u */
+
+/* obj's string name into out (sized by its table entry); 1 copied, 0 absent. */
+static int
+tgupdate_copy(json_object *obj, const char *name, char *out, size_t size)
+{
+	const char *s = valid_get_str(obj, name);
+
+	if (s == NULL)
 		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return -1;
-	s = json_object_get_string(v);
-	n = (size_t)json_object_get_string_len(v);
-	if (memchr(s, '\0', n) != NULL || !utf8_valid(s, n))
-		return -1;
-	if (n >= outlen) {
-		if (!cut)
-			return -1;
-		n = outlen - 1;
-		/* Back up to the first byte of a character. */
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
-	}
-	memcpy(out, s, n);
-	out[n] = '\0';
+	snprintf(out, size, "%s", s);
 	return 1;
 }
 
-/* obj[key] as an integer (json-c int, not a double); -1 when not. */
-static int
-tgupdate_int(json_object *obj, const char *key, int64_t *out)
-{
-	return json_get_int64(obj, key, INT64_MIN, INT64_MAX, out);
-}
-
-static int
-tgupdate_number(json_object *obj, const char *key, double min, double max, double *out)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(obj, key, &v) ||
-	    !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
-		return -1;
-	*out = json_object_get_double(v);
-	return *out >= min && *out <= max ? 0 : -1;
-}
-
-/* The sender: from.id and the names the bot greets with. */
-static int
-tgupdate_from(json_object *from, struct tg_update *u, char *err, size_t errlen)
+static void
+tgupdate_from(json_object *from, struct tg_update *u)
 {
 	if (from == NULL)
-		return 0;
-	if (tgupdate_int(from, "id", &u->from_id) != 0 || u->from_id <= 0)
-		return tgupdate_fail(err, errlen, "from.id must be a positive integer");
-	if (tgupdate_string(from, "first_name", u->first_name, sizeof(u->first_name), 1) < 0 ||
-	    tgupdate_string(from, "last_name", u->last_name, sizeof(u->last_name), 1) < 0 ||
-	    tgupdate_string(from, "username", u->username, sizeof(u->username), 1) < 0 ||
-	    tgupdate_string(from, "language_code", u->language_code, sizeof(u->language_code), 1) <
-	        0)
-		return tgupdate_fail(err, errlen, "from has a malformed name field");
-	return 0;
+		return;
+	u->from_id = valid_get_int(from, "id", 0);
+	tgupdate_copy(from, "first_name", u->first_name, sizeof(u->first_name));
+	tgupdate_copy(from, "last_name", u->last_name, sizeof(u->last_name));
+	tgupdate_copy(from, "username", u->username, sizeof(u->username));
+	tgupdate_copy(from, "language_code", u->language_code, sizeof(u->language_code));
 }
 
-/* message.chat and message.message_id. */
-static int
-tgupdate_chat(json_object *msg, struct tg_update *u, char *err, size_t errlen)
+/* msg's message_id and chat: a message, or the one a button is on. */
+static void
+tgupdate_where(json_object *msg, struct tg_update *u)
 {
-	json_object *chat = tgupdate_object(msg, "chat");
+	json_object *chat = valid_get_object(msg, "chat");
 
-	if (tgupdate_int(msg, "message_id", &u->message_id) != 0 || u->message_id <= 0)
-		return tgupdate_fail(err, errlen, "message.message_id must be a positive integer");
-	if (chat == NULL || tgupdate_int(chat, "id", &u->chat_id) != 0 || u->chat_id == 0)
-		return tgupdate_fail(err, errlen, "message.chat.id must be a non-zero integer");
-	if (tgupdate_string(chat, "type", u->chat_type, sizeof(u->chat_type), 0) < 0)
-		return tgupdate_fail(err, errlen, "message.chat.type is malformed");
-	return 0;
+	u->message_id = valid_get_int(msg, "message_id", 0);
+	u->chat_id = valid_get_int(chat, "id", 0);
+	tgupdate_copy(chat, "type", u->chat_type, sizeof(u->chat_type));
 }
 
-static int
-tgupdate_message(json_object *msg, struct tg_update *u, char *err, size_t errlen)
+static void
+tgupdate_message(json_object *msg, struct tg_update *u)
 {
 	json_object *o;
-	int rc;
 
 	u->kind = TG_MESSAGE;
-	if (tgupdate_chat(msg, u, err, errlen) != 0 ||
-	    tgupdate_from(tgupdate_object(msg, "from"), u, err, errlen) != 0)
-		return -1;
-	rc = tgupdate_string(msg, "text", u->text, sizeof(u->text), 0);
-	if (rc < 0)
-		return tgupdate_fail(err, errlen, "message.text is malformed or too long");
-	u->has_text = rc;
-	if ((o = tgupdate_object(msg, "contact")) != NULL) {
-		if (tgupdate_string(o, "phone_number", u->contact_phone, sizeof(u->contact_phone),
-		                    0) != 1)
-			return tgupdate_fail(err, errlen, "contact.phone_number is malformed");
-		if (json_object_object_get_ex(o, "user_id", NULL) &&
-		    tgupdate_int(o, "user_id", &u->contact_user_id) != 0)
-			return tgupdate_fail(err, errlen, "contact.user_id must be an integer");
+	tgupdate_where(msg, u);
+	tgupdate_from(valid_get_object(msg, "from"), u);
+	u->has_text = tgupdate_copy(msg, "text", u->text, sizeof(u->text));
+	if ((o = valid_get_object(msg, "contact")) != NULL) {
 		u->has_contact = 1;
+		tgupdate_copy(o, "phone_number", u->contact_phone, sizeof(u->contact_phone));
+		u->contact_user_id = valid_get_int(o, "user_id", 0);
 	}
-	if ((o = tgupdate_object(msg, "location")) != NULL) {
-		if (tgupdate_number(o, "latitude", -90, 90, &u->lat) != 0 ||
-		    tgupdate_number(o, "longitude", -180, 180, &u->lng) != 0)
-			return tgupdate_fail(err, errlen, "location is malformed or out of range");
+	if ((o = valid_get_object(msg, "location")) != NULL) {
 		u->has_location = 1;
+		u->lat = valid_get_real(o, "latitude", 0);
+		u->lng = valid_get_real(o, "longitude", 0);
 	}
-	if ((o = tgupdate_object(msg, "web_app_data")) != NULL) {
-		if (tgupdate_string(o, "data", u->web_app_data, sizeof(u->web_app_data), 0) != 1)
-			return tgupdate_fail(err, errlen, "web_app_data.data is malformed");
-		u->has_web_app_data = 1;
-	}
-	return 0;
+	if ((o = valid_get_object(msg, "web_app_data")) != NULL)
+		u->has_web_app_data =
+		    tgupdate_copy(o, "data", u->web_app_data, sizeof(u->web_app_data));
 }
 
-static int
-tgupdate_callback(json_object *cq, struct tg_update *u, char *err, size_t errlen)
+static void
+tgupdate_callback(json_object *cq, struct tg_update *u)
 {
-	json_object *msg = tgupdate_object(cq, "message");
-	int rc;
+	json_object *msg = valid_get_object(cq, "message");
 
 	u->kind = TG_CALLBACK;
-	if (tgupdate_string(cq, "id", u->callback_id, sizeof(u->callback_id), 0) != 1 ||
-	    u->callback_id[0] == '\0')
-		return tgupdate_fail(err, errlen, "callback_query.id must be a string");
-	if (tgupdate_from(tgupdate_object(cq, "from"), u, err, errlen) != 0)
-		return -1;
-	if (u->from_id == 0)
-		return tgupdate_fail(err, errlen, "callback_query.from is missing");
-	/* Buttons on inline-mode messages come without the message: no chat. */
-	if (msg != NULL && tgupdate_chat(msg, u, err, errlen) != 0)
-		return -1;
-	u->on_photo = msg != NULL && json_object_object_get_ex(msg, "photo", NULL);
-	rc = tgupdate_string(cq, "data", u->callback_data, sizeof(u->callback_data), 0);
-	if (rc < 0)
-		return tgupdate_fail(err, errlen, "callback_query.data is malformed or too long");
-	u->has_callback_data = rc;
-	return 0;
+	tgupdate_copy(cq, "id", u->callback_id, sizeof(u->callback_id));
+	tgupdate_from(valid_get_object(cq, "from"), u);
+	if (msg != NULL) {
+		tgupdate_where(msg, u);
+		u->on_photo = json_object_object_get_ex(msg, "photo", NULL);
+	}
+	u->has_callback_data =
+	    tgupdate_copy(cq, "data", u->callback_data, sizeof(u->callback_data));
 }
 
 int
 tgupdate_parse(const char *buf, size_t len, struct tg_update *u, char *err, size_t errlen)
 {
+	struct valid_error e;
 	json_object *root, *o;
-	char perr[96];
-	int rc = 0;
 
 	memset(u, 0, sizeof(*u));
-	if (len > TG_UPDATE_MAX)
-		return tgupdate_fail(err, errlen, "update larger than %d bytes", TG_UPDATE_MAX);
-	root = json_parse(buf, len, perr, sizeof(perr));
-	if (root == NULL)
-		return tgupdate_fail(err, errlen, "not JSON: %s", perr);
-	if (!json_object_is_type(root, json_type_object)) {
-		rc = tgupdate_fail(err, errlen, "an update must be a JSON object");
-	} else if (tgupdate_int(root, "update_id", &u->update_id) != 0 || u->update_id < 0) {
-		rc = tgupdate_fail(err, errlen, "update_id must be a non-negative integer");
-	} else if ((o = tgupdate_object(root, "message")) != NULL) {
-		rc = tgupdate_message(o, u, err, errlen);
-	} else if ((o = tgupdate_object(root, "callback_query")) != NULL) {
-		rc = tgupdate_callback(o, u, err, errlen);
-	} else {
-		u->kind = TG_OTHER;
+	if (len > TG_UPDATE_MAX) {
+		snprintf(err, errlen, "update larger than %d bytes", TG_UPDATE_MAX);
+		return -1;
 	}
+	if (valid_json(&tg_update_schema, buf, len, VALID_CREATE, &root, &e) < 0) {
+		snprintf(err, errlen, "%s", e.message);
+		return -1;
+	}
+	u->update_id = valid_get_int(root, "update_id", 0);
+	if ((o = valid_get_object(root, "message")) != NULL)
+		tgupdate_message(o, u);
+	else if ((o = valid_get_object(root, "callback_query")) != NULL)
+		tgupdate_callback(o, u);
+	else
+		u->kind = TG_OTHER;
 	json_object_put(root);
-	return rc;
+	return 0;
 }

@@ -1,8 +1,8 @@
 /*
  * fuzz_valid.c - libFuzzer target for the declared body checker
- * (lib/valid.c) over the admin program's real tables: the first byte
- * picks the table and the mode, the rest is the body, parsed by
- * json_parse as req_json does. A refusal is 400 or 422 with a message; an
+ * (lib/valid.c) over the real tables of admin, orders, the bot and Payme:
+ * the first byte picks the table and the mode, the rest is the body,
+ * parsed by json_parse as req_json does. A refusal is 400 or 422 with a message; an
  * accepted body converts to BSON, and once normalized is accepted again
  * unchanged (checking is idempotent).
  */
@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "../../fcgi-apps/admin/bodies.c"
+#include "bot.h"
 #include "order.h"
+#include "payments.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,6 +25,10 @@ static const struct valid_schema *const schemas[] = {
     /* lib/order.c's: POST /api/orders and PUT /api/orders/{id}/status. */
     &order_body_schema,
     &order_status_schema,
+    /* Providers' shapes, open: Telegram's Update (lib/tgupdate.c; cut names,
+       byte limits, VK_REAL) and Payme's envelope (lib/payme.c; VK_RPCID). */
+    &tg_update_schema,
+    &payme_envelope_schema,
 };
 
 /* Every accessor on every field of s, to run them over accepted bodies. */
@@ -38,6 +44,7 @@ read_all(const struct valid_schema *s, json_object *body)
 		(void)valid_has(body, f->name);
 		(void)valid_get_str(body, f->name);
 		(void)valid_get_int(body, f->name, 0);
+		(void)valid_get_real(body, f->name, 0);
 		(void)valid_get_bool(body, f->name, 0);
 		(void)valid_get_id(body, f->name, &oid);
 		(void)valid_get_minutes(body, f->name);
@@ -45,7 +52,8 @@ read_all(const struct valid_schema *s, json_object *body)
 		(void)valid_get_array(body, f->name, &n);
 		if (f->kind == VK_ENUM)
 			(void)valid_get_enum(body, f);
-		if (f->kind == VK_OBJECT && valid_get_object(body, f->name) != NULL)
+		if (f->kind == VK_OBJECT && f->schema != NULL &&
+		    valid_get_object(body, f->name) != NULL)
 			read_all(f->schema, valid_get_object(body, f->name));
 	}
 }

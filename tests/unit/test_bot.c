@@ -145,6 +145,69 @@ test_update_refusals(void **state)
 	}
 }
 
+/*
+ * Declared as lib/valid tables (tg_update_schema): unknown members ignored
+ * at every level, the declared ones checked whatever else is there.
+ */
+static void
+test_update_open_tables(void **state)
+{
+	static const char *const bad[] = {
+	    /* stricter than the hand parser, which read a declared member of
+	       the wrong type as absent (Telegram sends objects there) */
+	    "{\"update_id\": 1, \"message\": 5}",
+	    "{\"update_id\": 1, \"callback_query\": []}",
+	    "{\"update_id\": 1, \"message\": {\"message_id\": 1, \"chat\": {\"id\": 1}, "
+	    "\"from\": \"x\"}}",
+	    "{\"update_id\": 1, \"message\": {\"message_id\": 1, \"chat\": {\"id\": 1}, "
+	    "\"contact\": 5}}",
+	    "{\"update_id\": 1, \"callback_query\": {\"id\": \"x\", \"from\": {\"id\": 1}, "
+	    "\"message\": true}}",
+	    /* as before: the buffer of a non-name string is a limit, not a cut */
+	    "{\"update_id\": 1, \"message\": {\"message_id\": 1, \"chat\": {\"id\": 1, "
+	    "\"type\": \"supergroupxxxxxx\"}}}",
+	    "{\"update_id\": 1, \"message\": {\"message_id\": 1, \"chat\": {\"id\": 1}, "
+	    "\"contact\": {\"phone_number\": \"1\", \"user_id\": null}}}",
+	    "{\"update_id\": 1, \"message\": {\"message_id\": 1, \"chat\": {\"id\": 1}, "
+	    "\"location\": {\"latitude\": \"41\", \"longitude\": 69}}}",
+	    "{\"update_id\": 1, \"callback_query\": {\"id\": \"\", \"from\": {\"id\": 1}}}",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse(bad[i]) != -1)
+			fail_msg("accepted: %s", bad[i]);
+		if (err[0] == '\0')
+			fail_msg("no reason for: %s", bad[i]);
+	}
+	assert_int_equal(parse("{\"update_id\": 1, \"message\": {\"message_id\": 1, \"chat\": "
+	                       "{\"id\": 1}, \"contact\": 5}}"),
+	                 -1);
+	assert_string_equal(err, "message.contact must be an object");
+	/* unknown members, even operator-shaped ones, are never read */
+	assert_int_equal(parse("{\"update_id\": 9, \"$where\": 1, \"message\": {\"message_id\": 2, "
+	                       "\"date\": 1700000000, \"chat\": {\"id\": 3, \"type\": \"private\", "
+	                       "\"first_name\": \"A\"}, \"from\": {\"id\": 3, \"is_bot\": false, "
+	                       "\"is_premium\": true, \"a.b\": {}}, \"text\": \"line\\nline\\t\", "
+	                       "\"entities\": [{\"type\": \"bot_command\"}], \"location\": "
+	                       "{\"latitude\": -41.5, \"longitude\": 180, \"live_period\": 60}}}"),
+	                 0);
+	assert_int_equal(u.kind, TG_MESSAGE);
+	assert_int_equal(u.update_id, 9);
+	assert_string_equal(u.text, "line\nline\t"); /* verbatim: kept as sent */
+	assert_true(u.has_location && u.lat == -41.5 && u.lng == 180);
+	/* message wins; a null member is an absent one */
+	assert_int_equal(parse("{\"update_id\": 1, \"message\": null, \"callback_query\": "
+	                       "{\"id\": \"q\", \"from\": {\"id\": 4, \"first_name\": null}, "
+	                       "\"message\": {\"message_id\": 8, \"chat\": {\"id\": 4}, \"photo\": "
+	                       "null}, \"data\": null}}"),
+	                 0);
+	assert_int_equal(u.kind, TG_CALLBACK);
+	assert_true(u.on_photo);
+	assert_false(u.has_callback_data);
+	assert_int_equal(u.message_id, 8);
+}
+
 static void
 test_update_long_name_cut_at_character(void **state)
 {
@@ -337,6 +400,7 @@ main(void)
 	    cmocka_unit_test(test_update_callback),
 	    cmocka_unit_test(test_update_other_kinds_are_not_errors),
 	    cmocka_unit_test(test_update_refusals),
+	    cmocka_unit_test(test_update_open_tables),
 	    cmocka_unit_test(test_update_long_name_cut_at_character),
 	    cmocka_unit_test(test_catalogue_complete_in_both_languages),
 	    cmocka_unit_test(test_catalogue_buttons_and_money),
