@@ -26,6 +26,18 @@ parse(const char *s)
 	return tgupdate_parse(s, strlen(s), &u, err, sizeof(err));
 }
 
+/* Each of the n updates is refused, with a reason. */
+static void
+refused(const char *const *bad, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (parse(bad[i]) != -1)
+			fail_msg("accepted: %s", bad[i]);
+		if (err[0] == '\0')
+			fail_msg("no reason for: %s", bad[i]);
+	}
+}
+
 static void
 test_update_message_text(void **state)
 {
@@ -137,12 +149,7 @@ test_update_refusals(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (parse(bad[i]) != -1)
-			fail_msg("accepted: %s", bad[i]);
-		if (err[0] == '\0')
-			fail_msg("no reason for: %s", bad[i]);
-	}
+	refused(bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 /*
@@ -174,12 +181,7 @@ test_update_open_tables(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (parse(bad[i]) != -1)
-			fail_msg("accepted: %s", bad[i]);
-		if (err[0] == '\0')
-			fail_msg("no reason for: %s", bad[i]);
-	}
+	refused(bad, sizeof(bad) / sizeof(bad[0]));
 	assert_int_equal(parse("{\"update_id\": 1, \"message\": {\"message_id\": 1, \"chat\": "
 	                       "{\"id\": 1}, \"contact\": 5}}"),
 	                 -1);
