@@ -322,8 +322,8 @@ extern const struct valid_schema payme_params_schema[PAYME_METHOD__MAX];
 /*
  * Parses a JSON-RPC 2.0 request, checks it against payme_envelope_schema
  * and the params against payme_params_schema[method].
- * Returns 0, or a Payme error code: -32700 (not JSON, or not an object),
- * -32600 (no method or params, params of the wrong type), -32601
+ * Returns 0, or a Payme error code: -32700 (not JSON), -32600 (not an
+ * object, no method or params, a member of the wrong type), -32601
  * (unknown method), -31050 (account without a well-formed order_id),
  * -31001 (an amount that is not a positive integer). err gets the reason.
  * req->id is set whenever the body was a JSON object with an id of the

@@ -11,7 +11,6 @@
  * than their buffer are cut at a character boundary rather than refused.
  * Duplicate keys and keys holding NUL are refused by json_parse.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 

@@ -428,7 +428,7 @@ payme_endpoint(struct req *r)
 		                          NULL));
 		return;
 	}
-	/* params: payme_params_schema[method] (lib/payme.c), codes by payme_code */
+	/* payme_envelope_schema, then payme_params_schema[method] (lib/payme.c) */
 	code = payme_parse(r->body, r->body_len, &q, err, sizeof(err));
 	if (!payments_payme_ready(&cfg)) {
 		log_error("payme: PAYME_MERCHANT_ID and PAYME_KEY are not set");

@@ -56,6 +56,7 @@ telegram_webhook(struct req *r)
 		return;
 	}
 	u = xmalloc(sizeof(*u));
+	/* The Update's shape: tg_update_schema (lib/tgupdate.c). */
 	if (tgupdate_parse(r->body, r->body_len, u, err, sizeof(err)) != 0) {
 		log_warn("telegram: malformed update dropped: %s", err);
 		telegram_ok(r);
