@@ -1589,25 +1589,33 @@ bot_settings(struct bot_ctx *x)
 	bot_send(x, t.buf, bot_inline(rows));
 }
 
-/* The Mini App's sendData: {"orderId": "<24 hex>"} of an order it placed. */
+/*
+ * The Mini App's sendData: {"orderId": "<24 hex>"} of an order it placed.
+ * Open, for what a later shop may add; only a signed-in customer's own
+ * order is reported (order_load checks who).
+ */
+static const struct valid_field bot_webapp_fields[] = {
+    VALID_FIELD("orderId", VK_ID, VALID_REQUIRED),
+};
+static const struct valid_schema bot_webapp_schema =
+    VALID_SCHEMA_FLAGS(bot_webapp_fields, NULL, VALID_OPEN);
+
 static void
 bot_on_webapp(struct bot_ctx *x)
 {
+	const char *data = x->u->web_app_data;
 	struct order_result res = {0};
-	json_object *o;
-	const char *id;
+	json_object *o = NULL;
+	struct valid_error e;
 	bson_oid_t oid;
 	struct who who;
-	char err[64];
 
-	o = json_parse(x->u->web_app_data, strlen(x->u->web_app_data), err, sizeof(err));
-	id = o != NULL && json_object_is_type(o, json_type_object) ? json_get_string(o, "orderId")
-	                                                           : NULL;
 	memset(&who, 0, sizeof(who));
 	who.kind = WHO_CUSTOMER;
 	who.id = x->c->user;
-	if (id != NULL && x->c->has_user && parse_oid(id, &oid) == 0 &&
-	    order_load(x->client, &oid, &who, &res) == 0) {
+	if (x->c->has_user &&
+	    valid_json(&bot_webapp_schema, data, strlen(data), VALID_CREATE, &o, &e) >= 0 &&
+	    valid_get_id(o, "orderId", &oid) == 0 && order_load(x->client, &oid, &who, &res) == 0) {
 		char *text = telegram_status_text(bot_lang(x), db_doc_int(res.order, "number", 0),
 		                                  db_doc_utf8(res.order, "status"), NULL);
 		bot_send(x, text, NULL);

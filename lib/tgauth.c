@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "oshxona.h"
+#include "valid.h"
 
 #define TG_INIT_MAX   4096 /* bytes of raw initData */
 #define TG_MAX_FIELDS 32
@@ -126,81 +127,56 @@ tg_fresh(int64_t auth_date, int64_t now, int64_t max_age, char *err, size_t errl
 	return 0;
 }
 
-/* Copies src, cut at a code point boundary to fit cap (with the NUL). */
-static void
-tg_copy_cut(char *dst, size_t cap, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= cap) {
-		n = cap - 1;
-		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
-			n--;
-	}
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-/* Copies src when it fits whole; a value that does not is left empty. */
-static void
-tg_copy_whole(char *dst, size_t cap, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= cap)
-		n = 0;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
+/* The bytes a string member of struct telegram_user holds, its NUL aside. */
+#define TGU_CAP(member) ((int64_t)sizeof(((struct telegram_user *)0)->member) - 1)
+/* A name, only shown: cut at a character to fit. */
+#define TGU_NAME(name_, member)                                                                    \
+	VALID_FIELD(name_, VK_STRING, VALID_NULLABLE | VALID_BYTES | VALID_CUT, .min = 0,          \
+	            .max = TGU_CAP(member))
+/* Useless cut (a username, a URL): whole, or empty when it does not fit. */
+#define TGU_WHOLE(name_, member)                                                                   \
+	VALID_FIELD(name_, VK_STRING, VALID_NULLABLE | VALID_BYTES | VALID_DROP, .min = 0,         \
+	            .max = TGU_CAP(member))
+#define TGU_STRINGS                                                                                \
+	TGU_NAME("first_name", first_name), TGU_NAME("last_name", last_name),                      \
+	    TGU_WHOLE("username", username), TGU_WHOLE("language_code", language_code),            \
+	    TGU_WHOLE("photo_url", photo_url)
 
 /*
- * Reads the optional string member key of obj: NULL when absent or null,
- * the string when it is a clean one; sets *bad when it is anything else.
+ * initData's user, a WebAppUser. Open: Telegram adds members (is_premium,
+ * allows_write_to_pm...) that sign-in does not read. Checked after the
+ * signature, so it is Telegram's data, but still not trusted to fit.
  */
-static const char *
-tg_opt_string(json_object *obj, const char *key, int *bad)
-{
-	json_object *v;
-	const char *s;
-	size_t n;
-
-	if (!json_object_object_get_ex(obj, key, &v) || v == NULL)
-		return NULL;
-	if (!json_object_is_type(v, json_type_string)) {
-		*bad = 1;
-		return NULL;
-	}
-	s = json_object_get_string(v);
-	n = (size_t)json_object_get_string_len(v);
-	if (strlen(s) != n || !qs_text_clean(s, n)) {
-		*bad = 1;
-		return NULL;
-	}
-	return s;
-}
+static const struct valid_field tg_webapp_user_fields[] = {
+    VALID_FIELD("id", VK_INT, VALID_REQUIRED, .min = 1, .max = INT64_MAX),
+    TGU_STRINGS,
+};
+static const struct valid_schema tg_webapp_user_schema =
+    VALID_SCHEMA_FLAGS(tg_webapp_user_fields, NULL, VALID_OPEN);
 
 /*
- * Fills u from the object's string members: names are cut at a code point
- * to fit; username, language_code and photo_url are left empty when too
- * long (a cut one would be wrong). -1 when a member has the wrong type.
+ * The Login Widget's payload, for its strings: id and auth_date may be
+ * numbers or decimal strings (tg_widget_int), hash is read with the
+ * data-check-string (telegram_widget_verify).
  */
+static const struct valid_field tg_widget_user_fields[] = {TGU_STRINGS};
+static const struct valid_schema tg_widget_user_schema =
+    VALID_SCHEMA_FLAGS(tg_widget_user_fields, NULL, VALID_OPEN);
+
+/* Fills u's strings from obj by schema (obj's names cut in place); -1 refused. */
 static int
-tg_user_strings(json_object *obj, struct telegram_user *u)
+tg_user_strings(const struct valid_schema *schema, json_object *obj, struct telegram_user *u)
 {
-	int bad = 0;
-	const char *s;
+	struct valid_error e;
 
-	if ((s = tg_opt_string(obj, "first_name", &bad)) != NULL)
-		tg_copy_cut(u->first_name, sizeof(u->first_name), s);
-	if ((s = tg_opt_string(obj, "last_name", &bad)) != NULL)
-		tg_copy_cut(u->last_name, sizeof(u->last_name), s);
-	if ((s = tg_opt_string(obj, "username", &bad)) != NULL)
-		tg_copy_whole(u->username, sizeof(u->username), s);
-	if ((s = tg_opt_string(obj, "language_code", &bad)) != NULL)
-		tg_copy_whole(u->language_code, sizeof(u->language_code), s);
-	if ((s = tg_opt_string(obj, "photo_url", &bad)) != NULL)
-		tg_copy_whole(u->photo_url, sizeof(u->photo_url), s);
-	return bad ? -1 : 0;
+	if (valid_body(schema, obj, VALID_CREATE, &e) < 0)
+		return -1;
+	valid_copy_str(obj, "first_name", u->first_name, sizeof(u->first_name));
+	valid_copy_str(obj, "last_name", u->last_name, sizeof(u->last_name));
+	valid_copy_str(obj, "username", u->username, sizeof(u->username));
+	valid_copy_str(obj, "language_code", u->language_code, sizeof(u->language_code));
+	valid_copy_str(obj, "photo_url", u->photo_url, sizeof(u->photo_url));
+	return 0;
 }
 
 /* The secret of Mini App data: HMAC-SHA256 keyed "WebAppData" of the token. */
@@ -222,7 +198,7 @@ telegram_webapp_verify(const char *init_data, const char *bot_token, int64_t now
 	unsigned char key[SHA256_LEN];
 	const char *hash = NULL, *auth = NULL, *user = NULL, *p;
 	size_t len, n = 0, used = 0, hash_at = 0;
-	int64_t auth_date, id;
+	int64_t auth_date;
 	json_object *uo = NULL;
 	char jerr[128];
 	struct telegram_user tmp;
@@ -329,11 +305,11 @@ telegram_webapp_verify(const char *init_data, const char *bot_token, int64_t now
 	uo = json_parse(user, strlen(user), jerr, sizeof(jerr));
 	memset(&tmp, 0, sizeof(tmp));
 	if (uo == NULL || !json_object_is_type(uo, json_type_object) ||
-	    json_get_int64(uo, "id", 1, INT64_MAX, &id) < 0 || tg_user_strings(uo, &tmp) < 0) {
+	    tg_user_strings(&tg_webapp_user_schema, uo, &tmp) < 0) {
 		tg_err(err, errlen, "malformed user");
 		goto done;
 	}
-	tmp.id = id;
+	tmp.id = valid_get_int(uo, "id", 0);
 	*u = tmp;
 	memcpy(hash_hex, hash, 2 * SHA256_LEN + 1);
 	rc = 0;
@@ -450,7 +426,7 @@ telegram_widget_verify(json_object *payload, const char *bot_token, int64_t now,
 	if (tg_fresh(auth_date, now, max_age, err, errlen) < 0)
 		goto done;
 	memset(&tmp, 0, sizeof(tmp));
-	if (tg_user_strings(payload, &tmp) < 0) {
+	if (tg_user_strings(&tg_widget_user_schema, payload, &tmp) < 0) {
 		tg_err(err, errlen, "malformed user fields");
 		goto done;
 	}

@@ -124,28 +124,16 @@ const struct valid_schema tg_update_schema = TG_OPEN(tg_update_fields);
 
 /* ------------------------------------------- checked: copy into u */
 
-/* obj's string name into out (sized by its table entry); 1 copied, 0 absent. */
-static int
-tgupdate_copy(json_object *obj, const char *name, char *out, size_t size)
-{
-	const char *s = valid_get_str(obj, name);
-
-	if (s == NULL)
-		return 0;
-	snprintf(out, size, "%s", s);
-	return 1;
-}
-
 static void
 tgupdate_from(json_object *from, struct tg_update *u)
 {
 	if (from == NULL)
 		return;
 	u->from_id = valid_get_int(from, "id", 0);
-	tgupdate_copy(from, "first_name", u->first_name, sizeof(u->first_name));
-	tgupdate_copy(from, "last_name", u->last_name, sizeof(u->last_name));
-	tgupdate_copy(from, "username", u->username, sizeof(u->username));
-	tgupdate_copy(from, "language_code", u->language_code, sizeof(u->language_code));
+	valid_copy_str(from, "first_name", u->first_name, sizeof(u->first_name));
+	valid_copy_str(from, "last_name", u->last_name, sizeof(u->last_name));
+	valid_copy_str(from, "username", u->username, sizeof(u->username));
+	valid_copy_str(from, "language_code", u->language_code, sizeof(u->language_code));
 }
 
 /* msg's message_id and chat: a message, or the one a button is on. */
@@ -156,7 +144,7 @@ tgupdate_where(json_object *msg, struct tg_update *u)
 
 	u->message_id = valid_get_int(msg, "message_id", 0);
 	u->chat_id = valid_get_int(chat, "id", 0);
-	tgupdate_copy(chat, "type", u->chat_type, sizeof(u->chat_type));
+	valid_copy_str(chat, "type", u->chat_type, sizeof(u->chat_type));
 }
 
 static void
@@ -167,10 +155,10 @@ tgupdate_message(json_object *msg, struct tg_update *u)
 	u->kind = TG_MESSAGE;
 	tgupdate_where(msg, u);
 	tgupdate_from(valid_get_object(msg, "from"), u);
-	u->has_text = tgupdate_copy(msg, "text", u->text, sizeof(u->text));
+	u->has_text = valid_copy_str(msg, "text", u->text, sizeof(u->text));
 	if ((o = valid_get_object(msg, "contact")) != NULL) {
 		u->has_contact = 1;
-		tgupdate_copy(o, "phone_number", u->contact_phone, sizeof(u->contact_phone));
+		valid_copy_str(o, "phone_number", u->contact_phone, sizeof(u->contact_phone));
 		u->contact_user_id = valid_get_int(o, "user_id", 0);
 	}
 	if ((o = valid_get_object(msg, "location")) != NULL) {
@@ -180,7 +168,7 @@ tgupdate_message(json_object *msg, struct tg_update *u)
 	}
 	if ((o = valid_get_object(msg, "web_app_data")) != NULL)
 		u->has_web_app_data =
-		    tgupdate_copy(o, "data", u->web_app_data, sizeof(u->web_app_data));
+		    valid_copy_str(o, "data", u->web_app_data, sizeof(u->web_app_data));
 }
 
 static void
@@ -189,14 +177,14 @@ tgupdate_callback(json_object *cq, struct tg_update *u)
 	json_object *msg = valid_get_object(cq, "message");
 
 	u->kind = TG_CALLBACK;
-	tgupdate_copy(cq, "id", u->callback_id, sizeof(u->callback_id));
+	valid_copy_str(cq, "id", u->callback_id, sizeof(u->callback_id));
 	tgupdate_from(valid_get_object(cq, "from"), u);
 	if (msg != NULL) {
 		tgupdate_where(msg, u);
 		u->on_photo = json_object_object_get_ex(msg, "photo", NULL);
 	}
 	u->has_callback_data =
-	    tgupdate_copy(cq, "data", u->callback_data, sizeof(u->callback_data));
+	    valid_copy_str(cq, "data", u->callback_data, sizeof(u->callback_data));
 }
 
 int

@@ -346,6 +346,12 @@ valid_value(const struct valid_field *f, json_object *v, const char *path, struc
 		if (f->flags & VALID_CUT) {
 			len = valid_cut(f, v, len);
 			s = json_object_get_string(v);
+		} else if ((f->flags & VALID_DROP) &&
+		           (int64_t)((f->flags & VALID_BYTES) ? len : valid_chars(s, len)) >
+		               f->max) {
+			json_object_set_string_len(v, "", 0);
+			s = json_object_get_string(v);
+			len = 0;
 		}
 		if (valid_length(f, s, len, path, e) != 0)
 			return -1;
@@ -710,6 +716,17 @@ valid_get_str(json_object *body, const char *name)
 	json_object *v = valid_get(body, name);
 
 	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+int
+valid_copy_str(json_object *body, const char *name, char *out, size_t size)
+{
+	const char *s = valid_get_str(body, name);
+
+	if (s == NULL)
+		return 0;
+	snprintf(out, size, "%s", s);
+	return 1;
 }
 
 int64_t

@@ -87,6 +87,12 @@ enum valid_kind {
  * compared, such as a Telegram user's display name. (Added by v17-tg.)
  */
 #define VALID_CUT 0x40
+/*
+ * VK_STRING, VK_TEXT: a value longer than max is taken as empty ("")
+ * instead of refused: for a signed value that is useless cut (a username,
+ * a URL) but must not cost the sign-in it came with.
+ */
+#define VALID_DROP 0x80
 
 struct valid_error;
 struct valid_schema;
@@ -207,6 +213,11 @@ void valid_to_bson(const struct valid_schema *s, json_object *body, bson_t *out)
 int valid_has(json_object *body, const char *name);
 /* The string (trimmed), or NULL when absent or null; belongs to body. */
 const char *valid_get_str(json_object *body, const char *name);
+/*
+ * The string into out[size] (a fixed buffer its table entry bounds, with
+ * VALID_BYTES and max = size - 1); 1 copied, 0 absent or null (out as it was).
+ */
+int valid_copy_str(json_object *body, const char *name, char *out, size_t size);
 int64_t valid_get_int(json_object *body, const char *name, int64_t fallback);
 /* VK_REAL: the number, or fallback when absent or null. */
 double valid_get_real(json_object *body, const char *name, double fallback);

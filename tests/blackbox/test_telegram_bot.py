@@ -515,6 +515,15 @@ def test_web_app_data_reports_the_order(bot):
     other.post(other.message(web_app_data={"data": f'{{"orderId": "{order["_id"]}"}}',
                                            "button_text": "Menyu"}))
     assert other.texts() == ["Ilovadan kelgan ma’lumot tushunarsiz."]
+    # The shape is a table (bot_webapp_schema): open, orderId an id.
+    oid = str(order["_id"])
+    for data in ("not json", "[]", "{}", '{"orderId": 5}', '{"orderId": {"$ne": null}}',
+                 f'{{"orderId": "{oid.upper()}x"}}', f'{{"orderId": "{oid}", "orderId": "{oid}"}}'):
+        chat.post(chat.message(web_app_data={"data": data, "button_text": "Menyu"}))
+        assert chat.texts() == ["Ilovadan kelgan ma’lumot tushunarsiz."], data
+    chat.post(chat.message(web_app_data={"data": f'{{"orderId": "{oid.upper()}", "v": 2}}',
+                                         "button_text": "Menyu"}))
+    assert chat.texts() == [status_text("uz", order["number"], "pending")]
 
 
 # ----------------------------------------------------- polling and set-up

@@ -703,7 +703,7 @@ test_in_order(void **state)
 
 /* ------------------------------------------- v17-tg: Telegram, JSON-RPC */
 
-enum { T_NAME, T_NICK, T_CODE, T_LAT, T_ID, T__MAX };
+enum { T_NAME, T_NICK, T_CODE, T_LAT, T_ID, T_URL, T_TAG, T__MAX };
 static const struct valid_field tg_fields[T__MAX] = {
     /* display text: cut to 5 characters, or to 5 bytes, never refused for length */
     [T_NAME] = VALID_FIELD("name", VK_STRING, VALID_CUT, .min = 1, .max = 5),
@@ -713,6 +713,9 @@ static const struct valid_field tg_fields[T__MAX] = {
     [T_CODE] = VALID_FIELD("code", VK_STRING, VALID_BYTES | VALID_VERBATIM, .min = 1, .max = 4),
     [T_LAT] = VALID_FIELD("lat", VK_REAL, 0, .min = -90, .max = 90),
     [T_ID] = VALID_FIELD("id", VK_RPCID, VALID_REQUIRED, .min = 0, .max = 8),
+    /* whole or nothing: over max it is taken as "" */
+    [T_URL] = VALID_FIELD("url", VK_STRING, VALID_DROP | VALID_BYTES, .min = 0, .max = 6),
+    [T_TAG] = VALID_FIELD("tag", VK_STRING, VALID_DROP, .min = 0, .max = 3),
 };
 static const struct valid_schema tg_schema = VALID_SCHEMA(tg_fields);
 
@@ -777,6 +780,24 @@ test_cut_flag(void **state)
 	tg_bad("{\"id\": 1, \"name\": \"abcdefg\\u0000\"}", 422, "name");
 	tg_bad("{\"id\": 1, \"name\": \"a\\u0001\"}", 422, "name");
 	tg_bad("{\"id\": 1, \"nick\": \"abcdefg\\u0000\"}", 422, "nick");
+}
+
+static void
+test_drop_flag(void **state)
+{
+	(void)state;
+	tg_str("{\"id\": 1, \"url\": \"https:\"}", "url", "https:");
+	tg_str("{\"id\": 1, \"url\": \"https:/\"}", "url", "");
+	tg_str("{\"id\": 1, \"url\": \"Шарип\"}", "url", ""); /* 10 bytes */
+	tg_str("{\"id\": 1, \"url\": \"\"}", "url", "");
+	/* in characters: 3 Cyrillic letters fit, 4 do not */
+	tg_str("{\"id\": 1, \"tag\": \"Шар\"}", "tag", "Шар");
+	tg_str("{\"id\": 1, \"tag\": \"Шари\"}", "tag", "");
+	tg_str("{\"id\": 1, \"tag\": \" ab \"}", "tag", "ab"); /* trimmed first */
+	/* dropping is not accepting: the other rules still hold */
+	tg_bad("{\"id\": 1, \"url\": 5}", 400, "url");
+	tg_bad("{\"id\": 1, \"url\": \"abcdefg\\u0000\"}", 422, "url");
+	tg_bad("{\"id\": 1, \"tag\": \"a\\u0001\"}", 422, "tag");
 }
 
 static void
@@ -921,6 +942,7 @@ main(void)
 	    cmocka_unit_test(test_in_order),
 	    cmocka_unit_test(test_cut_flag),
 	    cmocka_unit_test(test_bytes_flag),
+	    cmocka_unit_test(test_drop_flag),
 	    cmocka_unit_test(test_real),
 	    cmocka_unit_test(test_rpcid),
 	};
