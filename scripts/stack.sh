@@ -265,10 +265,13 @@ pg_start() {
 	# as a parameter (_jsonb->$1 @> $2); a generic plan cannot match the GIN
 	# expression indexes, and PostgreSQL switches to one after five runs
 	# whenever a seq scan looks cheap (small tables of large documents:
-	# daily_stats went from 4 to 26 ms a read). oshxona-init also sets it
-	# on the database, for deployments whose PostgreSQL we do not start.
+	# daily_stats went from 4 to 26 ms a read). No parallel workers: every
+	# query here touches a few rows, and a stale row estimate after a burst
+	# of inserts made a status change's {_id, version} read start two
+	# workers, 7 ms instead of 0.1. oshxona-init also sets both on the
+	# database, for deployments whose PostgreSQL we do not start.
 	as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$LOGS/postgresql.log" -w -t 60 -s \
-		-o "-p $PG_PORT -k $PG_SOCK -c listen_addresses=127.0.0.1 -c plan_cache_mode=force_custom_plan" \
+		-o "-p $PG_PORT -k $PG_SOCK -c listen_addresses=127.0.0.1 -c plan_cache_mode=force_custom_plan -c max_parallel_workers_per_gather=0" \
 		start </dev/null ||
 		{
 			tail -n 20 "$LOGS/postgresql.log" >&2 || true
