@@ -88,11 +88,8 @@ bot_text_add(struct bot_text *t, const char *s)
 {
 	size_t n = strlen(s), room = sizeof(t->buf) - 1 - t->len;
 
-	if (n > room) {
-		n = room;
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
-	}
+	if (n > room)
+		n = utf8_cut(s, room);
 	memcpy(t->buf + t->len, s, n);
 	t->len += n;
 	t->buf[t->len] = '\0';

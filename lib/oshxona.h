@@ -42,6 +42,12 @@ int utf8_valid(const char *s, size_t len);
 /* Number of code points in a valid UTF-8 string. */
 size_t utf8_length(const char *s);
 
+/*
+ * The length of the longest prefix of valid UTF-8 s, at most n bytes, that
+ * ends on a character boundary (s holds more than n bytes).
+ */
+size_t utf8_cut(const char *s, size_t n);
+
 /* Constant-time comparison of two byte strings; 1 when equal. */
 int bytes_equal_ct(const void *a, size_t alen, const void *b, size_t blen);
 

@@ -190,8 +190,7 @@ payme_parse(const char *body, size_t len, struct payme_request *req, char *err, 
 		return payme_code(req->method, &e);
 	}
 	/* Checked: the typed reads below cannot fail. */
-	if ((s = valid_get_str(params, "id")) != NULL)
-		snprintf(req->tx_id, sizeof(req->tx_id), "%s", s);
+	valid_copy_str(params, "id", req->tx_id, sizeof(req->tx_id));
 	req->time = valid_get_int(params, "time", 0);
 	req->amount = valid_get_int(params, "amount", 0);
 	req->reason = (int)valid_get_int(params, "reason", 0);

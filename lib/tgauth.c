@@ -128,7 +128,7 @@ tg_fresh(int64_t auth_date, int64_t now, int64_t max_age, char *err, size_t errl
 }
 
 /* The bytes a string member of struct telegram_user holds, its NUL aside. */
-#define TGU_CAP(member) ((int64_t)sizeof(((struct telegram_user *)0)->member) - 1)
+#define TGU_CAP(member) VALID_BUFFER_MAX(struct telegram_user, member)
 /* A name, only shown: cut at a character to fit. */
 #define TGU_NAME(name_, member)                                                                    \
 	VALID_FIELD(name_, VK_STRING, VALID_NULLABLE | VALID_BYTES | VALID_CUT, .min = 0,          \

@@ -19,7 +19,7 @@
 #include "valid.h"
 
 /* The bytes a string member of struct tg_update holds, its NUL aside. */
-#define TG_CAP(member) ((int64_t)sizeof(((struct tg_update *)0)->member) - 1)
+#define TG_CAP(member) VALID_BUFFER_MAX(struct tg_update, member)
 
 /* A string Telegram sends, kept as sent: min_ bytes up to member's buffer. */
 #define TG_STRING(name_, flags_, min_, member)                                                     \

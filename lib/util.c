@@ -154,6 +154,15 @@ utf8_valid(const char *str, size_t len)
 }
 
 size_t
+utf8_cut(const char *s, size_t n)
+{
+	/* Back up to the first byte of the character at n. */
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+size_t
 utf8_length(const char *s)
 {
 	size_t n = 0;

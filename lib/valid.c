@@ -141,10 +141,7 @@ valid_cut(const struct valid_field *f, json_object *v, size_t len)
 	if (f->flags & VALID_BYTES) {
 		if ((int64_t)len <= f->max)
 			return len;
-		n = (size_t)f->max;
-		/* Back up to the first byte of the character at n. */
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
+		n = utf8_cut(s, (size_t)f->max);
 	} else {
 		int64_t chars = 0;
 		/* n: where character max + 1 starts, or len. */
@@ -273,16 +270,22 @@ shape:
 	return valid_fail(e, 400, path, "%s must be {\"lat\": number, \"lng\": number}", path);
 }
 
+/* What a string kind's min..max count in s[0..len): bytes, or code points. */
+static int64_t
+valid_units(const struct valid_field *f, const char *s, size_t len)
+{
+	return (int64_t)((f->flags & VALID_BYTES) ? len : valid_chars(s, len));
+}
+
 /* A string kind's min..max: code points, or bytes with VALID_BYTES. */
 static int
 valid_length(const struct valid_field *f, const char *s, size_t len, const char *path,
              struct valid_error *e)
 {
 	const char *unit = (f->flags & VALID_BYTES) ? "bytes" : "characters";
+	int64_t n = valid_units(f, s, len);
 
-	if (!(f->flags & VALID_BYTES))
-		len = valid_chars(s, len);
-	if ((int64_t)len >= f->min && (int64_t)len <= f->max)
+	if (n >= f->min && n <= f->max)
 		return 0;
 	if (f->min == 0)
 		return valid_fail(e, 422, path, "%s must be at most %lld %s", path,
@@ -346,9 +349,7 @@ valid_value(const struct valid_field *f, json_object *v, const char *path, struc
 		if (f->flags & VALID_CUT) {
 			len = valid_cut(f, v, len);
 			s = json_object_get_string(v);
-		} else if ((f->flags & VALID_DROP) &&
-		           (int64_t)((f->flags & VALID_BYTES) ? len : valid_chars(s, len)) >
-		               f->max) {
+		} else if ((f->flags & VALID_DROP) && valid_units(f, s, len) > f->max) {
 			json_object_set_string_len(v, "", 0);
 			s = json_object_get_string(v);
 			len = 0;

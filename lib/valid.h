@@ -218,6 +218,8 @@ const char *valid_get_str(json_object *body, const char *name);
  * VALID_BYTES and max = size - 1); 1 copied, 0 absent or null (out as it was).
  */
 int valid_copy_str(json_object *body, const char *name, char *out, size_t size);
+/* The max (VALID_BYTES) of a string copied into type's member buffer: its size less the NUL. */
+#define VALID_BUFFER_MAX(type, member) ((int64_t)sizeof(((type *)0)->member) - 1)
 int64_t valid_get_int(json_object *body, const char *name, int64_t fallback);
 /* VK_REAL: the number, or fallback when absent or null. */
 double valid_get_real(json_object *body, const char *name, double fallback);

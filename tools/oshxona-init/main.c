@@ -379,32 +379,36 @@ init_no_pending_list(PGconn *pg, const char *schema, const char *name, const cha
 {
 	const char *params[2] = {raw_name, db_database_name()};
 	PGresult *res = init_sql(pg,
-	                         "SELECT 1 FROM pg_class WHERE relname = $1 AND "
-	                         "relnamespace = $2::regnamespace AND "
+	                         "SELECT oid::text FROM pg_class WHERE relname = $1 AND "
+	                         "relnamespace = $2::regnamespace AND NOT "
 	                         "'fastupdate=off' = ANY(coalesce(reloptions, '{}'))",
 	                         2, params);
-	char *sql;
-	int done;
+	char *sql, *oid;
+	int rc = -1;
 
 	if (res == NULL)
 		return -1;
-	done = PQntuples(res) > 0;
-	PQclear(res);
-	if (done)
-		return 0;
-	sql = init_fmt("ALTER INDEX %s.%s SET (fastupdate = off); "
-	               "SELECT gin_clean_pending_list('%s.%s'::regclass)",
-	               schema, name, schema, name);
-	res = PQexec(pg, sql);
-	free(sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		log_error("PostgreSQL: %s", PQerrorMessage(pg));
+	if (PQntuples(res) == 0) {
 		PQclear(res);
-		return -1;
+		return 0;
 	}
+	oid = xstrdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
-	log_info("GIN index %s: pending list off", raw_name);
-	return 0;
+	sql = init_fmt("ALTER INDEX %s.%s SET (fastupdate = off)", schema, name);
+	res = init_sql(pg, sql, 0, NULL);
+	free(sql);
+	if (res != NULL) {
+		const char *merge[1] = {oid};
+		PQclear(res);
+		res = init_sql(pg, "SELECT gin_clean_pending_list($1::oid::regclass)", 1, merge);
+	}
+	if (res != NULL) {
+		PQclear(res);
+		log_info("GIN index %s: pending list off", raw_name);
+		rc = 0;
+	}
+	free(oid);
+	return rc;
 }
 
 /*
