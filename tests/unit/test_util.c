@@ -265,6 +265,19 @@ test_utf8_length(void **state)
 }
 
 static void
+test_utf8_cut(void **state)
+{
+	(void)state;
+	assert_int_equal(utf8_cut("abcdef", 3), 3);
+	assert_int_equal(utf8_cut("Ўзбек", 3), 2); /* never half of з */
+	assert_int_equal(utf8_cut("Ўзбек", 4), 4); /* on a boundary */
+	assert_int_equal(utf8_cut("a🍲b", 4), 1);   /* the 4-byte character left whole */
+	assert_int_equal(utf8_cut("a🍲b", 5), 5);
+	assert_int_equal(utf8_cut("\xe2\x82\xac", 2), 0);
+	assert_int_equal(utf8_cut("abc", 0), 0);
+}
+
+static void
 test_bytes_equal_ct(void **state)
 {
 	(void)state;
@@ -345,6 +358,7 @@ main(void)
 	    cmocka_unit_test(test_utf8_valid_good),
 	    cmocka_unit_test(test_utf8_valid_bad),
 	    cmocka_unit_test(test_utf8_length),
+	    cmocka_unit_test(test_utf8_cut),
 	    cmocka_unit_test(test_bytes_equal_ct),
 	    cmocka_unit_test(test_hash_fnv1a64),
 	    cmocka_unit_test(test_xalloc),
